@@ -1,0 +1,252 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/ottoolexec/ottoolexec/runtime/export"
+)
+
+// binDir holds the ottoolexec binary the scripts run, built once per test
+// process from this checkout.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ottoolexec-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "ottoolexec"), ".")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	build.Env = append(os.Environ(), "GOFLAGS=")
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building ottoolexec:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// goEnv returns `go env name` for the test process.
+func goEnv(t testing.TB, name string) string {
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		t.Fatalf("go env %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestScripts runs testdata/script/*.txtar. Each script is a user's
+// session: it writes a small module, builds it with ottoolexec, runs it and
+// checks the spans it emitted with the spans command.
+func TestScripts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scripts build and run real programs; skipped in -short mode")
+	}
+	// The scripts share the build and module caches of the test process:
+	// testscript hides HOME, and a cold cache per script would cost
+	// minutes each.
+	shared := map[string]string{
+		"GOCACHE":          goEnv(t, "GOCACHE"),
+		"GOMODCACHE":       goEnv(t, "GOMODCACHE"),
+		"GOPROXY":          goEnv(t, "GOPROXY"),
+		"GOSUMDB":          goEnv(t, "GOSUMDB"),
+		"GOTOOLCHAIN":      "local",
+		"GOFLAGS":          "",
+		"OTTOOLEXEC_CACHE": ottoolexecCache(t),
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: filepath.Join("..", "..", "testdata", "script"),
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+			for k, v := range shared {
+				env.Setenv(k, v)
+			}
+			env.Setenv("GOROOT_BIN", filepath.Join(goEnv(t, "GOROOT"), "bin"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"spans":   cmdSpans,
+			"waitfor": cmdWaitFor,
+		},
+		RequireExplicitExec: true,
+	})
+}
+
+// ottoolexecCache is the cache the scripts' builds share: the user's own
+// unless OTTOOLEXEC_CACHE says otherwise, as for any build.
+func ottoolexecCache(t testing.TB) string {
+	if dir := os.Getenv("OTTOOLEXEC_CACHE"); dir != "" {
+		return dir
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatalf("no cache directory: %v", err)
+	}
+	return filepath.Join(dir, "ottoolexec")
+}
+
+// cmdWaitFor waits until a file exists and is not empty: servers started in
+// the background write their address to a file when they listen.
+//
+//	waitfor addr.txt
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfor file")
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if info, err := os.Stat(path); err == nil && info.Size() > 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("%s did not appear", args[0])
+}
+
+// cmdSpans checks the spans a program wrote to its OTTOOLEXEC_TRACE_FILE.
+//
+//	spans file count N [filter...]     exactly N spans match every filter
+//	spans file has filter...           at least one span matches
+//	spans file child parent-filter... -- child-filter...
+//	                                   some span matching the child filters
+//	                                   has a parent matching the others
+//	spans file traces N                the spans belong to exactly N traces
+//	spans file tree                    print the trace tree on stdout
+//
+// A filter is op=NAME, service=NAME, root (no parent), or key=value for a
+// tag (key!=value and !key for absence); values compare as text.
+func cmdSpans(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: spans file count|has|child|traces|tree ...")
+	}
+	f, err := os.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	all, err := export.ReadJSONL(f)
+	f.Close()
+	ts.Check(err)
+	verb, rest := args[1], args[2:]
+	var ok bool
+	var what string
+	switch verb {
+	case "tree":
+		var b strings.Builder
+		ts.Check(export.WriteTree(&b, all))
+		ts.Stdout().Write([]byte(b.String()))
+		return
+	case "count":
+		if len(rest) < 1 {
+			ts.Fatalf("usage: spans file count N [filter...]")
+		}
+		want, err := strconv.Atoi(rest[0])
+		ts.Check(err)
+		got := len(match(ts, all, rest[1:]))
+		ok, what = got == want, fmt.Sprintf("%d spans match %q, want %d", got, rest[1:], want)
+	case "has":
+		got := len(match(ts, all, rest))
+		ok, what = got > 0, fmt.Sprintf("%d spans match %q", got, rest)
+	case "child":
+		i := indexOf(rest, "--")
+		if i < 0 {
+			ts.Fatalf("usage: spans file child parent-filter... -- child-filter...")
+		}
+		parents := match(ts, all, rest[:i])
+		children := match(ts, all, rest[i+1:])
+		for _, c := range children {
+			for _, p := range parents {
+				if c.ParentID == p.SpanID && c.TraceID == p.TraceID {
+					ok = true
+				}
+			}
+		}
+		what = fmt.Sprintf("a span matching %q is the child of one matching %q (%d candidate children, %d candidate parents)",
+			rest[i+1:], rest[:i], len(children), len(parents))
+	case "traces":
+		want, err := strconv.Atoi(rest[0])
+		ts.Check(err)
+		ids := map[string]bool{}
+		for _, s := range all {
+			ids[s.TraceID] = true
+		}
+		ok, what = len(ids) == want, fmt.Sprintf("spans belong to %d traces, want %d", len(ids), want)
+	default:
+		ts.Fatalf("unknown spans verb %q", verb)
+	}
+	if ok == neg {
+		var b strings.Builder
+		export.WriteTree(&b, all)
+		if neg {
+			ts.Fatalf("unexpectedly: %s\n%s", what, b.String())
+		}
+		ts.Fatalf("%s\n%s", what, b.String())
+	}
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func match(ts *testscript.TestScript, all []export.Span, filters []string) []export.Span {
+	var out []export.Span
+	for _, s := range all {
+		if matches(ts, s, filters) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func matches(ts *testscript.TestScript, s export.Span, filters []string) bool {
+	for _, f := range filters {
+		switch {
+		case f == "root":
+			if s.ParentID != "" {
+				return false
+			}
+		case strings.HasPrefix(f, "!"):
+			if _, ok := s.Tags[f[1:]]; ok {
+				return false
+			}
+		case strings.Contains(f, "!="):
+			k, v, _ := strings.Cut(f, "!=")
+			if got, ok := s.Tags[k]; ok && fmt.Sprint(got) == v {
+				return false
+			}
+		case strings.Contains(f, "="):
+			k, v, _ := strings.Cut(f, "=")
+			var got any
+			var ok bool
+			switch k {
+			case "op":
+				got, ok = s.Operation, true
+			case "service":
+				got, ok = s.Service, true
+			default:
+				got, ok = s.Tags[k]
+			}
+			if !ok || fmt.Sprint(got) != v {
+				return false
+			}
+		default:
+			ts.Fatalf("bad span filter %q", f)
+		}
+	}
+	return true
+}

@@ -1,0 +1,16 @@
+// Package catalog lists every integration ottoolexec knows. The injector
+// matches packages against it; `ottoolexec list` prints it.
+package catalog
+
+import (
+	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
+	"github.com/ottoolexec/ottoolexec/hooks/process"
+)
+
+// Rules is the catalogue, in the order `ottoolexec list` shows it.
+var Rules = []*hooks.Rule{
+	process.ExitRule,
+	process.SignalRule,
+	nethttp.Rule,
+}

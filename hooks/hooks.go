@@ -1,0 +1,66 @@
+// Package hooks defines the shape of ottoolexec's integration catalogue.
+//
+// Each integration lives in its own folder below hooks/ and is described by
+// one Rule value: which package it targets, which functions get a prologue
+// (and where allowed an epilogue), which files are added to the target's
+// compilation, and which runtime packages a traced main must link so that
+// the spliced code has something to call. A Rule is plain data; the
+// injector is the engine that applies it. The list of rules in use is in
+// hooks/catalog.
+//
+// Spliced code runs inside the target package. For standard library targets
+// it may only use the target's own names plus the standard library packages
+// the target already imports: the standard library cannot import the
+// runtime (that would be an import cycle), so a rule adds a function
+// variable to the target, pushes it with a one-argument //go:linkname, and
+// the rule's runtime package fills it in at init with the two-argument form.
+package hooks
+
+// Rule describes one integration.
+type Rule struct {
+	// Name is what users see in `ottoolexec list` and write in
+	// OTTOOLEXEC_DISABLE.
+	Name string
+	// Doc is a one-line description.
+	Doc string
+	// Package is the import path of the target package.
+	Package string
+	// Std reports whether Package belongs to the standard library.
+	Std bool
+	// Funcs are the functions of Package that get spliced code.
+	Funcs []Func
+	// Files are added to the compilation of Package.
+	Files []File
+	// Runtime lists the runtime packages that every traced main package
+	// imports while this rule is enabled and fits the target.
+	Runtime []string
+	// Core rules cannot be disabled: the runtime depends on them.
+	Core bool
+}
+
+// Func is one function (or method) that receives spliced code.
+type Func struct {
+	// Recv is the receiver type as declared, without a name ("*Client",
+	// "serverHandler"), or empty for a plain function.
+	Recv string
+	// Name is the function or method name.
+	Name string
+	// Signature is the parameter and result list as the target declares
+	// it, names included, in gofmt form, e.g.
+	// "(ireq *Request, rt RoundTripper, deadline time.Time) (resp *Response, didTimeout func() bool, err error)".
+	// A target whose declaration differs is left untouched, with a note.
+	Signature string
+	// Prologue is Go source inserted right after the opening brace of the
+	// body. It may refer to the function's parameters and named results.
+	Prologue string
+	// Epilogue, if set, is inserted right before the closing brace. It is
+	// only allowed in functions without results and without return
+	// statements, where it runs exactly when the body completes normally.
+	Epilogue string
+}
+
+// File is a source file added to the target package's compilation.
+type File struct {
+	Name    string // base name; the injector prefixes it to avoid clashes
+	Content string
+}

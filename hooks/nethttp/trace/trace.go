@@ -1,0 +1,240 @@
+// Package trace is the runtime half of the net/http integration: it fills
+// in the function variables that ottoolexec adds to net/http, and turns
+// each call into an OpenTracing span. Traced main packages import it; user
+// code never needs to.
+package trace
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	_ "unsafe" // for go:linkname
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/log"
+
+	"github.com/ottoolexec/ottoolexec/runtime/boot"
+	"github.com/ottoolexec/ottoolexec/runtime/spans"
+)
+
+// The variables below are declared in net/http by the file the nethttp
+// rule adds to it (hooks/nethttp/inject_http.go.txt); their types must
+// match that file exactly, which TestHookTypesMatch checks.
+
+//go:linkname clientHook net/http.__ottoolexec_clientHook
+var clientHook func(req **http.Request, rt http.RoundTripper) func(*http.Response, error) (*http.Response, error)
+
+//go:linkname serverHook net/http.__ottoolexec_serverHook
+var serverHook func(req **http.Request, rw http.ResponseWriter) func(status int, returned bool)
+
+//go:linkname routeHook net/http.__ottoolexec_routeHook
+var routeHook func(req *http.Request, pattern string)
+
+const component = "net/http"
+
+func init() {
+	if spans.Disabled() {
+		return
+	}
+	clientHook = startClient
+	serverHook = startServer
+	routeHook = nameRoute
+}
+
+// startClient starts a client span for *req, replaces *req with a copy
+// that carries the span's context in its headers, and returns the function
+// that ends the span once the response is known.
+func startClient(req **http.Request, rt http.RoundTripper) (end func(*http.Response, error) (*http.Response, error)) {
+	defer spans.Guard("net/http client")
+	r := *req
+	if r == nil || r.URL == nil || boot.IsUntraced(rt) {
+		return nil
+	}
+	tracer := spans.Tracer()
+	ctx := r.Context()
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	opts := []opentracing.StartSpanOption{opentracing.Tag{Key: string(spans.SpanKind), Value: "client"}}
+	if parent := opentracing.SpanFromContext(ctx); parent != nil {
+		opts = append(opts, opentracing.ChildOf(parent.Context()))
+	}
+	span := tracer.StartSpan("HTTP "+method, opts...)
+	spans.Component.Set(span, component)
+	spans.HTTPMethod.Set(span, method)
+	spans.HTTPURL.Set(span, redactedURL(r))
+	spans.PeerAddress.Set(span, hostPort(r))
+
+	// The RoundTripper contract forbids changing the caller's request, so
+	// the headers are injected into a copy.
+	fork := r.WithContext(opentracing.ContextWithSpan(ctx, span))
+	fork.Header = r.Header.Clone()
+	if fork.Header == nil {
+		fork.Header = make(http.Header)
+	}
+	if err := tracer.Inject(span.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(fork.Header)); err != nil {
+		span.LogFields(log.String("event", "inject failed"), log.Error(err))
+	}
+	*req = fork
+	return func(resp *http.Response, err error) (*http.Response, error) {
+		defer spans.Guard("net/http client")
+		if err != nil {
+			fail(span, err)
+			span.Finish()
+			return resp, err
+		}
+		if resp == nil {
+			span.Finish()
+			return resp, err
+		}
+		spans.HTTPStatusCode.Set(span, uint16(resp.StatusCode))
+		if resp.StatusCode >= 500 {
+			spans.Error.Set(span, true)
+		}
+		// The exchange lasts until the body is consumed. Bodies that are
+		// empty by construction, or that the caller will write to (101
+		// Switching Protocols), are left as they are.
+		if resp.Body == nil || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols {
+			span.Finish()
+			return resp, err
+		}
+		resp.Body = &body{ReadCloser: resp.Body, span: span}
+		return resp, err
+	}
+}
+
+// body ends the client span when the response body is read to its end,
+// fails, or is closed, whichever comes first.
+type body struct {
+	io.ReadCloser
+	span opentracing.Span
+	once sync.Once
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.finish(err)
+	}
+	return n, err
+}
+
+func (b *body) Close() error {
+	err := b.ReadCloser.Close()
+	b.finish(nil)
+	return err
+}
+
+func (b *body) finish(err error) {
+	b.once.Do(func() {
+		defer spans.Guard("net/http client")
+		if err != nil && err != io.EOF {
+			fail(b.span, err)
+		}
+		b.span.Finish()
+	})
+}
+
+// serverSpan is kept in the request's context so that the route hook can
+// rename the span this package started, and no other.
+type serverSpan struct {
+	span   opentracing.Span
+	method string
+}
+
+type serverSpanKey struct{}
+
+// startServer starts the server span for *req, continuing the caller's
+// trace when the request carries one, and puts the span in the request's
+// context, where handlers find it with opentracing.SpanFromContext.
+func startServer(req **http.Request, rw http.ResponseWriter) (end func(status int, returned bool)) {
+	defer spans.Guard("net/http server")
+	r := *req
+	if r == nil {
+		return nil
+	}
+	tracer := spans.Tracer()
+	opts := []opentracing.StartSpanOption{opentracing.Tag{Key: string(spans.SpanKind), Value: "server"}}
+	// A missing or malformed trace header starts a new trace.
+	if parent, err := tracer.Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header)); err == nil && parent != nil {
+		opts = append(opts, opentracing.ChildOf(parent))
+	}
+	span := tracer.StartSpan("HTTP "+r.Method, opts...)
+	spans.Component.Set(span, component)
+	spans.HTTPMethod.Set(span, r.Method)
+	if r.URL != nil {
+		spans.HTTPURL.Set(span, r.URL.RequestURI())
+	}
+	if r.RemoteAddr != "" {
+		spans.PeerAddress.Set(span, r.RemoteAddr)
+	}
+	ctx := opentracing.ContextWithSpan(r.Context(), span)
+	ctx = context.WithValue(ctx, serverSpanKey{}, &serverSpan{span, r.Method})
+	*req = r.WithContext(ctx)
+	return func(status int, returned bool) {
+		defer spans.Guard("net/http server")
+		if status != 0 {
+			spans.HTTPStatusCode.Set(span, uint16(status))
+		}
+		if !returned {
+			// The handler panicked. The panic goes on unchanged; the span
+			// records that it happened.
+			spans.Error.Set(span, true)
+			span.LogFields(log.String("event", "error"), log.String("message", "handler panicked"))
+		} else if status >= 500 {
+			spans.Error.Set(span, true)
+		}
+		span.Finish()
+	}
+}
+
+// nameRoute renames the server span after the ServeMux pattern that
+// matched: "GET /users/{id}", or the method and pattern when the pattern
+// names no method.
+func nameRoute(r *http.Request, pattern string) {
+	defer spans.Guard("net/http route")
+	s, _ := r.Context().Value(serverSpanKey{}).(*serverSpan)
+	if s == nil {
+		return
+	}
+	route := pattern
+	if method, rest, ok := strings.Cut(pattern, " "); ok && !strings.Contains(method, "/") {
+		route = strings.TrimLeft(rest, " \t")
+	}
+	s.span.SetOperationName(s.method + " " + route)
+	s.span.SetTag(spans.HTTPRoute, route)
+}
+
+func fail(span opentracing.Span, err error) {
+	spans.Error.Set(span, true)
+	span.LogFields(log.String("event", "error"), log.String("message", err.Error()))
+}
+
+// redactedURL is the request URL without user info, which may hold a
+// password.
+func redactedURL(r *http.Request) string {
+	u := *r.URL
+	u.User = nil
+	return u.String()
+}
+
+// hostPort is the server's address as host:port, the port defaulted from
+// the scheme.
+func hostPort(r *http.Request) string {
+	host := r.URL.Host
+	if host == "" {
+		host = r.Host
+	}
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	port := "80"
+	if r.URL.Scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), port)
+}

@@ -1,0 +1,81 @@
+package injector
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/injector/goflags"
+	"github.com/ottoolexec/ottoolexec/injector/resolve"
+)
+
+// build is what a toolexec invocation knows about the build it is part of.
+type build struct {
+	rules   []*hooks.Rule // enabled integrations
+	session *resolve.Session
+}
+
+// newBuild inspects the parent go command and opens the runtime
+// resolution session for it.
+func newBuild(tool string) (*build, error) {
+	rules, err := enabledRules()
+	if err != nil {
+		return nil, err
+	}
+	args, dir, err := parentCommand()
+	if err != nil {
+		return nil, err
+	}
+	flags, err := goflags.Parse(args)
+	if err != nil {
+		return nil, fmt.Errorf("reading the go command's flags: %w", err)
+	}
+	goCmd := goCommand(tool)
+	env, err := resolve.ReadGoEnv(goCmd, dir)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := cacheDir()
+	if err != nil {
+		return nil, err
+	}
+	self, err := selfID()
+	if err != nil {
+		return nil, err
+	}
+	s := &resolve.Session{
+		GoCmd:    goCmd,
+		Dir:      dir,
+		Env:      env,
+		Flags:    flags,
+		SelfID:   self,
+		Packages: runtimePackages(rules),
+		CacheDir: cache,
+	}
+	if err := s.Open(); err != nil {
+		return nil, err
+	}
+	return &build{rules: rules, session: s}, nil
+}
+
+// identity returns the tool identity of this build.
+func (b *build) identity() (string, error) {
+	versions, err := b.session.Versions()
+	if err != nil {
+		return "", err
+	}
+	return identity(b.rules, versions)
+}
+
+// archives returns the compiled runtime for this build.
+func (b *build) archives() (map[string]resolve.Package, error) {
+	id, err := b.identity()
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding ottoolexec's own executable: %w", err)
+	}
+	return b.session.Archives(self, id)
+}

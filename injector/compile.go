@@ -1,0 +1,264 @@
+package injector
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/injector/importcfg"
+	"github.com/ottoolexec/ottoolexec/injector/resolve"
+	"github.com/ottoolexec/ottoolexec/injector/splice"
+)
+
+// compile handles one compiler invocation. Packages no rule targets, and
+// that are not main packages, go straight to the compiler unparsed.
+func compile(tool string, rawArgs []string) error {
+	args := toolArgs(rawArgs)
+	pkgPath, _ := args.flag("p")
+	isMain := pkgPath == "main" && nestedIdentity() == ""
+	var targeting []*hooks.Rule
+	if pkgPath != "" {
+		rules, err := enabledRules()
+		if err != nil {
+			return err
+		}
+		for _, r := range rules {
+			if r.Package == pkgPath {
+				targeting = append(targeting, r)
+			}
+		}
+	}
+	if len(targeting) == 0 && !isMain {
+		return run(tool, rawArgs)
+	}
+
+	args, err := expandResponseFiles(rawArgs)
+	if err != nil {
+		return err
+	}
+	out, _ := args.flag("o")
+	if out == "" {
+		return fmt.Errorf("compile of %s: no -o flag", pkgPath)
+	}
+	// Spliced files go to the package's own work directory, which the go
+	// command removes after the build: nothing is left behind.
+	workDir := filepath.Join(filepath.Dir(out), "ottoolexec")
+	if err := os.MkdirAll(workDir, 0o777); err != nil {
+		return fmt.Errorf("compile of %s: %w", pkgPath, err)
+	}
+	c := &compilation{pkgPath: pkgPath, args: args, first: args.goFiles(), workDir: workDir}
+	for _, r := range targeting {
+		if err := c.applyRule(r); err != nil {
+			var misfit *splice.MisfitError
+			if !errors.As(err, &misfit) {
+				return fmt.Errorf("instrumenting %s: %w", pkgPath, err)
+			}
+			fmt.Fprintf(os.Stderr, "ottoolexec: %s: %v; building it without the %s integration\n", pkgPath, err, r.Name)
+		}
+	}
+	if isMain {
+		if err := c.instrumentMain(tool); err != nil {
+			return fmt.Errorf("instrumenting main package: %w", err)
+		}
+	}
+	return run(tool, c.args)
+}
+
+// compilation is a compile command being rewritten.
+type compilation struct {
+	pkgPath string
+	args    toolArgs
+	first   int    // index of the first .go file in args
+	workDir string // where rewritten and added files go
+}
+
+// sources reads the package's Go files.
+func (c *compilation) sources() ([]splice.Source, error) {
+	var srcs []splice.Source
+	for _, path := range c.args[c.first:] {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, splice.Source{Path: path, Data: data})
+	}
+	return srcs, nil
+}
+
+// applyRule splices r into the package and adds r's files.
+func (c *compilation) applyRule(r *hooks.Rule) error {
+	srcs, err := c.sources()
+	if err != nil {
+		return err
+	}
+	changed, err := splice.Apply(srcs, r.Funcs)
+	if err != nil {
+		return err
+	}
+	if err := c.replaceFiles(changed); err != nil {
+		return err
+	}
+	for _, f := range r.Files {
+		if err := c.addFile(r.Name+"_"+f.Name, []byte(f.Content)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replaceFiles writes each changed file to the work directory and points
+// the command line at the new copy.
+func (c *compilation) replaceFiles(changed map[string][]byte) error {
+	for i := c.first; i < len(c.args); i++ {
+		data, ok := changed[c.args[i]]
+		if !ok {
+			continue
+		}
+		path := filepath.Join(c.workDir, filepath.Base(c.args[i]))
+		if err := os.WriteFile(path, data, 0o666); err != nil {
+			return err
+		}
+		c.args[i] = path
+	}
+	return nil
+}
+
+// addFile adds a new source file to the compilation.
+func (c *compilation) addFile(name string, data []byte) error {
+	path := filepath.Join(c.workDir, "ottoolexec_"+name)
+	if err := os.WriteFile(path, data, 0o666); err != nil {
+		return err
+	}
+	c.args = append(c.args, path)
+	return nil
+}
+
+// instrumentMain makes a main package start the runtime: a file that
+// imports it, a deferred flush in main.main, and the runtime's archives in
+// the import config.
+func (c *compilation) instrumentMain(tool string) error {
+	b, err := newBuild(tool)
+	if err != nil {
+		return err
+	}
+	archives, err := b.archives()
+	if err != nil {
+		return err
+	}
+	imports, err := mainImports(b.rules, archives)
+	if err != nil {
+		return err
+	}
+
+	cfgPath, cfgIndex := c.args.flag("importcfg")
+	if cfgIndex < 0 {
+		return fmt.Errorf("no -importcfg flag")
+	}
+	cfg, err := importcfg.Read(cfgPath)
+	if err != nil {
+		return err
+	}
+	for _, p := range imports {
+		cfg.AddPackageFile(p, archives[p].Export)
+	}
+	newCfg := filepath.Join(c.workDir, "importcfg")
+	if err := cfg.Write(newCfg); err != nil {
+		return err
+	}
+	c.args.setFlag("importcfg", cfgIndex, newCfg)
+
+	srcs, err := c.sources()
+	if err != nil {
+		return err
+	}
+	changed, err := splice.Apply(srcs, []hooks.Func{mainFunc})
+	var misfit *splice.MisfitError
+	if errors.As(err, &misfit) {
+		// No main function here (a test's package main): the runtime still
+		// starts through the import; exits flush through os.Exit.
+		changed, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.replaceFiles(changed); err != nil {
+		return err
+	}
+	return c.addFile("main.go", mainFile(imports))
+}
+
+// mainFunc defers the flush of finished spans on return from main.main.
+var mainFunc = hooks.Func{
+	Name:      "main",
+	Signature: "()",
+	Prologue:  "defer __ottoolexec_mainReturned();",
+}
+
+func mainFile(imports []string) []byte {
+	var b strings.Builder
+	b.WriteString("package main\n\nimport (\n")
+	fmt.Fprintf(&b, "\t__ottoolexec_boot %q\n", bootPackage)
+	for _, p := range imports {
+		if p != bootPackage {
+			fmt.Fprintf(&b, "\t_ %q\n", p)
+		}
+	}
+	b.WriteString(")\n\n// __ottoolexec_mainReturned flushes finished spans when main.main returns.\nfunc __ottoolexec_mainReturned() { __ottoolexec_boot.Flush() }\n")
+	return []byte(b.String())
+}
+
+// mainImports returns the runtime packages a traced main imports: boot,
+// and the runtime half of every enabled rule that fits its target. A
+// standard library rule that does not fit this toolchain left its target
+// untouched, and its runtime half must then stay out, since it refers to
+// the variables the rule would have added.
+func mainImports(rules []*hooks.Rule, archives map[string]resolve.Package) ([]string, error) {
+	var fitting []*hooks.Rule
+	for _, r := range rules {
+		ok, err := fits(r, archives)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			fitting = append(fitting, r)
+		}
+	}
+	imports := runtimePackages(fitting)
+	for _, p := range imports {
+		if _, ok := archives[p]; !ok {
+			return nil, fmt.Errorf("the resolved runtime has no package %s", p)
+		}
+	}
+	return imports, nil
+}
+
+// fits reports whether rule r applies to its target as the build compiles
+// it. Only standard library rules are checked: their targets are in the
+// runtime's own dependencies.
+func fits(r *hooks.Rule, archives map[string]resolve.Package) (bool, error) {
+	if !r.Std {
+		return true, nil
+	}
+	target, ok := archives[r.Package]
+	if !ok {
+		return false, nil
+	}
+	var srcs []splice.Source
+	for _, name := range target.GoFiles {
+		path := filepath.Join(target.Dir, name)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return false, fmt.Errorf("checking the %s rule: %w", r.Name, err)
+		}
+		srcs = append(srcs, splice.Source{Path: path, Data: data})
+	}
+	_, err := splice.Apply(srcs, r.Funcs)
+	var misfit *splice.MisfitError
+	if errors.As(err, &misfit) {
+		return false, nil
+	}
+	return err == nil, err
+}

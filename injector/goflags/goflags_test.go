@@ -1,0 +1,37 @@
+package goflags
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		cmd    []string
+		repeat []string
+		mod    string
+	}{
+		{[]string{"go", "build", "-toolexec=ottoolexec", "-o", "out", "."}, nil, ""},
+		{[]string{"go", "build", "-race", "-tags", "a,b", "-trimpath", "-mod=mod", "./cmd/x"}, []string{"-race", "-tags=a,b", "-trimpath", "-mod=mod"}, "mod"},
+		{[]string{"go", "run", "-cover", "./cmd/x", "-race", "-tags", "x"}, []string{"-cover"}, ""},
+		{[]string{"go", "test", "-run", "TestX", "./...", "-count=1", "-race", "-v", "-args", "-tags=no"}, []string{"-race"}, ""},
+		{[]string{"go", "test", "-test.run", "-race", "."}, nil, ""},
+		{[]string{"go", "install", "--gcflags=all=-N -l", "-buildmode", "pie", "x@v1"}, []string{"-gcflags=all=-N -l", "-buildmode=pie"}, ""},
+		{[]string{"go", "build", "-coverpkg", "./...", "-covermode=atomic", "-cover=true", "."}, []string{"-coverpkg=./...", "-covermode=atomic", "-cover=true"}, ""},
+	} {
+		f, err := Parse(tc.cmd)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.cmd, err)
+			continue
+		}
+		if !reflect.DeepEqual(f.Repeat, tc.repeat) || f.Mod != tc.mod {
+			t.Errorf("Parse(%q) = %q mod %q, want %q mod %q", tc.cmd, f.Repeat, f.Mod, tc.repeat, tc.mod)
+		}
+	}
+}
+
+func TestParseMissingValue(t *testing.T) {
+	if _, err := Parse([]string{"go", "build", "-tags"}); err == nil {
+		t.Error("Parse accepted -tags without a value")
+	}
+}

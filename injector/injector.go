@@ -1,0 +1,165 @@
+// Package injector is ottoolexec's build-time engine: it speaks the
+// go command's -toolexec protocol, passes through every tool invocation it
+// has no business with, and for the others splices the hooks catalogue
+// into the compiler's input and the runtime into the linker's.
+//
+// The go command runs `ottoolexec <tool> <args>` for every compile, asm,
+// cgo, link, vet... of a build. What happens to each:
+//
+//   - `<tool> -V=full` (the go command asking for the tool's identity, which
+//     keys its build cache): compile and link answer with ottoolexec's
+//     identity appended (identity.go).
+//   - compile of a package a rule targets: the rule's functions get their
+//     prologues and the rule's files are added (compile.go).
+//   - compile of a main package: a file importing the runtime is added and
+//     main.main defers a flush of the spans (compile.go).
+//   - link: the runtime's archives are added to the import config (link.go).
+//   - anything else: exec'd unchanged, without parsing anything.
+package injector
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/hooks/catalog"
+	"github.com/ottoolexec/ottoolexec/injector/resolve"
+)
+
+// IsToolInvocation reports whether args (the arguments after the program
+// name) are a toolexec invocation: a path to a Go tool, then its arguments.
+func IsToolInvocation(args []string) bool {
+	return len(args) > 0 && strings.ContainsAny(args[0], `/\`) && filepath.IsAbs(args[0])
+}
+
+// Toolexec runs one toolexec invocation: args[0] is the tool, the rest its
+// arguments. It returns only on error; on success it execs the tool or
+// exits with the tool's status.
+func Toolexec(args []string) error {
+	tool, toolArgs := args[0], args[1:]
+	name := strings.TrimSuffix(filepath.Base(tool), ".exe")
+	if name != "compile" && name != "link" {
+		return run(tool, toolArgs)
+	}
+	if len(toolArgs) == 1 && toolArgs[0] == "-V=full" {
+		return printVersion(tool, name)
+	}
+	switch name {
+	case "compile":
+		return compile(tool, toolArgs)
+	default:
+		return link(tool, toolArgs)
+	}
+}
+
+// nestedIdentity returns the identity of the build that started this
+// nested go command, or "" outside nested commands.
+func nestedIdentity() string {
+	return os.Getenv(resolve.NestedEnv)
+}
+
+// printVersion answers `<tool> -V=full` with the tool's own answer plus
+// ottoolexec's identity.
+func printVersion(tool, name string) error {
+	out, err := toolOutput(tool, "-V=full")
+	if err != nil {
+		return err
+	}
+	id := nestedIdentity()
+	if id == "" {
+		b, err := newBuild(tool)
+		if err != nil {
+			return err
+		}
+		if id, err = b.identity(); err != nil {
+			return err
+		}
+	}
+	_, err = os.Stdout.WriteString(withIdentity(out, id))
+	return err
+}
+
+// enabledRules returns the catalogue minus the integrations named in
+// OTTOOLEXEC_DISABLE (a comma-separated list).
+func enabledRules() ([]*hooks.Rule, error) {
+	disabled := make(map[string]bool)
+	for _, name := range strings.Split(os.Getenv("OTTOOLEXEC_DISABLE"), ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			disabled[name] = true
+		}
+	}
+	var rules []*hooks.Rule
+	for _, r := range catalog.Rules {
+		if disabled[r.Name] {
+			if r.Core {
+				return nil, fmt.Errorf("OTTOOLEXEC_DISABLE: %q cannot be disabled: the runtime needs it", r.Name)
+			}
+			delete(disabled, r.Name)
+			continue
+		}
+		rules = append(rules, r)
+	}
+	for name := range disabled {
+		var known []string
+		for _, r := range catalog.Rules {
+			if !r.Core {
+				known = append(known, r.Name)
+			}
+		}
+		return nil, fmt.Errorf("OTTOOLEXEC_DISABLE: unknown integration %q (known: %s)", name, strings.Join(known, ", "))
+	}
+	return rules, nil
+}
+
+// runtimePackages returns the runtime packages a traced main imports when
+// the given rules are in force: the boot package, then each rule's own.
+func runtimePackages(rules []*hooks.Rule) []string {
+	pkgs := []string{bootPackage}
+	seen := map[string]bool{bootPackage: true}
+	for _, r := range rules {
+		for _, p := range r.Runtime {
+			if !seen[p] {
+				seen[p] = true
+				pkgs = append(pkgs, p)
+			}
+		}
+	}
+	return pkgs
+}
+
+const bootPackage = "github.com/ottoolexec/ottoolexec/runtime/boot"
+
+// cacheDir returns the directory where ottoolexec keeps the runtime source
+// and its resolution memos: OTTOOLEXEC_CACHE, else ottoolexec/ in the
+// user's cache directory.
+func cacheDir() (string, error) {
+	if dir := os.Getenv("OTTOOLEXEC_CACHE"); dir != "" {
+		return filepath.Abs(dir)
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory (set OTTOOLEXEC_CACHE): %w", err)
+	}
+	return filepath.Join(dir, "ottoolexec"), nil
+}
+
+// goCommand returns the go command of the toolchain that tool belongs to
+// ($GOROOT/pkg/tool/$GOOS_$GOARCH/compile -> $GOROOT/bin/go), so that a
+// nested build uses the same toolchain even under GOTOOLCHAIN switching.
+func goCommand(tool string) string {
+	root := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(tool))))
+	exe := filepath.Join(root, "bin", "go")
+	if filepath.Ext(tool) == ".exe" {
+		exe += ".exe"
+	}
+	if _, err := os.Stat(exe); err == nil {
+		return exe
+	}
+	return "go"
+}
+
+// ErrUsage marks errors in how ottoolexec was invoked.
+var ErrUsage = errors.New("usage")

@@ -1,0 +1,90 @@
+package injector
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/ottoolexec/ottoolexec/injector/importcfg"
+	"github.com/ottoolexec/ottoolexec/injector/resolve"
+)
+
+// link adds the runtime and everything it depends on to the linker's
+// import config. The go command runs the linker even when every compile
+// was a cache hit, so nothing here may rely on files a compile wrote:
+// the archives come from the memoised resolution.
+func link(tool string, rawArgs []string) error {
+	if nestedIdentity() != "" {
+		return run(tool, rawArgs)
+	}
+	args, err := expandResponseFiles(rawArgs)
+	if err != nil {
+		return err
+	}
+	cfgPath, cfgIndex := args.flag("importcfg")
+	if cfgIndex < 0 {
+		return run(tool, rawArgs)
+	}
+	b, err := newBuild(tool)
+	if err != nil {
+		return err
+	}
+	archives, err := b.archives()
+	if err != nil {
+		return err
+	}
+	roots, err := mainImports(b.rules, archives)
+	if err != nil {
+		return err
+	}
+	cfg, err := importcfg.Read(cfgPath)
+	if err != nil {
+		return err
+	}
+	deps, err := closure(roots, archives)
+	if err != nil {
+		return err
+	}
+	for _, p := range deps {
+		cfg.AddPackageFile(p, archives[p].Export)
+	}
+	newCfg := filepath.Join(filepath.Dir(cfgPath), "importcfg.ottoolexec.link")
+	if err := cfg.Write(newCfg); err != nil {
+		return err
+	}
+	args.setFlag("importcfg", cfgIndex, newCfg)
+	return run(tool, args)
+}
+
+// closure returns roots and all their dependencies, sorted.
+func closure(roots []string, pkgs map[string]resolve.Package) ([]string, error) {
+	seen := make(map[string]bool)
+	var visit func(string) error
+	visit = func(path string) error {
+		if seen[path] || path == "unsafe" || path == "C" {
+			return nil
+		}
+		seen[path] = true
+		p, ok := pkgs[path]
+		if !ok {
+			return fmt.Errorf("the resolved runtime lacks %s", path)
+		}
+		for _, imp := range p.Imports {
+			if err := visit(imp); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, r := range roots {
+		if err := visit(r); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out, nil
+}

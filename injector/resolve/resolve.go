@@ -1,0 +1,455 @@
+// Package resolve compiles the runtime's packages for a build by running a
+// nested go command, and remembers the result on disk.
+//
+// The runtime is not in the user's module graph, so it is resolved on a
+// temporary -modfile: a copy of the user's go.mod that also requires
+// ottoolexec's module, replaced by the runtime source that the ottoolexec
+// binary carries (see WriteSource). The user's go.mod and go.sum are never
+// written. The nested command repeats the parent build's flags and runs
+// with the same toolexec, so that every package it shares with the parent
+// build (net/http, spliced the same way, for one) is the very archive the
+// parent links.
+//
+// Resolution happens in two steps. Versions (go list without building)
+// says which module versions the runtime gets; it is cheap and feeds the
+// tool identity that keys the build cache. Archives (go list -export)
+// compiles the runtime; only main packages and links need it. Both are
+// memoised under a key made of everything that can change their answer,
+// so a build pays for them once and a rebuild not at all.
+package resolve
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/mod/modfile"
+
+	"github.com/ottoolexec/ottoolexec/injector/goflags"
+)
+
+// NestedEnv is set in the environment of nested go commands. Its value is
+// the tool identity of the parent build; a toolexec invocation that sees it
+// splices exactly as the parent does but never starts a resolution itself.
+const NestedEnv = "OTTOOLEXEC_NESTED_ID"
+
+// GoEnv holds the go command's view of the build environment.
+type GoEnv struct {
+	GOMOD, GOWORK, GOVERSION, GOROOT, GOOS, GOARCH, GOFLAGS,
+	CGO_ENABLED, GOEXPERIMENT, GOAMD64, GOARM, GOARM64, GO386 string
+}
+
+var goEnvVars = []string{"GOMOD", "GOWORK", "GOVERSION", "GOROOT", "GOOS", "GOARCH", "GOFLAGS",
+	"CGO_ENABLED", "GOEXPERIMENT", "GOAMD64", "GOARM", "GOARM64", "GO386"}
+
+// ReadGoEnv asks goCmd, run in dir, for the build environment.
+func ReadGoEnv(goCmd, dir string) (GoEnv, error) {
+	var env GoEnv
+	cmd := exec.Command(goCmd, append([]string{"env", "-json"}, goEnvVars...)...)
+	cmd.Dir = dir
+	out, err := output(cmd)
+	if err != nil {
+		return env, err
+	}
+	if err := json.Unmarshal(out, &env); err != nil {
+		return env, fmt.Errorf("decoding go env: %w", err)
+	}
+	return env, nil
+}
+
+// Session is one build's view of the runtime resolution.
+type Session struct {
+	GoCmd    string        // the go command of the parent build's toolchain
+	Dir      string        // the parent go command's working directory
+	Env      GoEnv         // its environment
+	Flags    goflags.Flags // its build flags
+	SelfID   string        // ottoolexec's own identity
+	Packages []string      // runtime packages to resolve
+	CacheDir string        // ottoolexec's cache directory
+
+	key     string // what the answers depend on
+	dir     string // CacheDir/resolve/key
+	modfile string // temporary go.mod, "" when the runtime is in the main module
+	modDir  string // directory the nested command runs in
+}
+
+// Module is a module version the runtime is built with.
+type Module struct {
+	Path, Version string
+}
+
+// Package is one compiled package of the runtime or its dependencies.
+type Package struct {
+	ImportPath string
+	Export     string   // archive in the build cache
+	Imports    []string `json:",omitempty"`
+	Standard   bool     `json:",omitempty"`
+	Dir        string   // source directory
+	GoFiles    []string `json:",omitempty"`
+}
+
+// Open prepares a session: it computes the key and writes the temporary
+// module files if this key has not been seen before.
+func (s *Session) Open() error {
+	h := sha256.New()
+	fmt.Fprintf(h, "self %s\ndir %s\nenv %+v\nflags %q %q %q\npackages %q\nosenv %q %q\n",
+		s.SelfID, s.Dir, s.Env, s.Flags.Repeat, s.Flags.Mod, s.Flags.Modfile, s.Packages,
+		os.Getenv("GOPROXY"), os.Getenv("GONOSUMDB"))
+	gomod := s.gomodPath()
+	for _, f := range []string{gomod, sumPath(gomod), s.Env.GOWORK, s.Env.GOWORK + ".sum", vendorModules(gomod)} {
+		if f == "" {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("reading %s: %w", f, err)
+		}
+		fmt.Fprintf(h, "file %s %d\n", f, len(data))
+		h.Write(data)
+	}
+	s.key = hex.EncodeToString(h.Sum(nil))[:32]
+	s.dir = filepath.Join(s.CacheDir, "resolve", s.key)
+	return s.prepareModule(gomod)
+}
+
+func (s *Session) gomodPath() string {
+	if s.Flags.Modfile != "" {
+		if filepath.IsAbs(s.Flags.Modfile) {
+			return s.Flags.Modfile
+		}
+		return filepath.Join(s.Dir, s.Flags.Modfile)
+	}
+	if s.Env.GOMOD == os.DevNull {
+		return ""
+	}
+	return s.Env.GOMOD
+}
+
+func sumPath(gomod string) string {
+	if gomod == "" {
+		return ""
+	}
+	return strings.TrimSuffix(gomod, ".mod") + ".sum"
+}
+
+func vendorModules(gomod string) string {
+	if gomod == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(gomod), "vendor", "modules.txt")
+}
+
+// prepareModule writes the temporary go.mod and go.sum the nested command
+// resolves with: the user's own, plus a requirement on the runtime module
+// replaced by the runtime source.
+func (s *Session) prepareModule(gomod string) error {
+	if s.Env.GOWORK != "" && s.Env.GOWORK != "off" {
+		return fmt.Errorf("go.work workspaces are not supported yet (GOWORK=%s); build with GOWORK=off or without ottoolexec", s.Env.GOWORK)
+	}
+	if s.Flags.Mod == "vendor" || s.Flags.Mod == "" && hasVendor(gomod) && !strings.Contains(s.Env.GOFLAGS, "-mod=") {
+		return fmt.Errorf("-mod=vendor builds are not supported yet (%s); build with -mod=mod or without ottoolexec", vendorModules(gomod))
+	}
+	src, err := WriteSource(s.CacheDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.dir, 0o777); err != nil {
+		return fmt.Errorf("creating %s: %w", s.dir, err)
+	}
+	_, runtimeSum, err := RuntimeGoMod()
+	if err != nil {
+		return err
+	}
+
+	var userMod, userSum []byte
+	if gomod != "" {
+		if userMod, err = os.ReadFile(gomod); err != nil {
+			return fmt.Errorf("reading the main module's go.mod: %w", err)
+		}
+		userSum, _ = os.ReadFile(sumPath(gomod)) // a module without dependencies has none
+		f, err := modfile.Parse(gomod, userMod, nil)
+		if err != nil {
+			return fmt.Errorf("parsing %s: %w", gomod, err)
+		}
+		if f.Module != nil && f.Module.Mod.Path == ModulePath {
+			// Building ottoolexec's own module: the runtime is right here.
+			s.modDir = s.Dir
+			return nil
+		}
+		if err := f.AddRequire(ModulePath, "v0.0.0-00010101000000-000000000000"); err != nil {
+			return fmt.Errorf("adding the runtime to the temporary go.mod: %w", err)
+		}
+		if err := f.AddReplace(ModulePath, "", src, ""); err != nil {
+			return fmt.Errorf("adding the runtime to the temporary go.mod: %w", err)
+		}
+		f.Cleanup()
+		if userMod, err = f.Format(); err != nil {
+			return fmt.Errorf("writing the temporary go.mod: %w", err)
+		}
+		s.modfile = filepath.Join(s.dir, "go.mod")
+		s.modDir = s.Dir
+	} else {
+		// No main module (GOPATH mode, or building the standard library
+		// itself): resolve in a module of our own.
+		userMod = fmt.Appendf(nil, "module ottoolexec.invalid/nested\n\ngo %s\n\nrequire %s v0.0.0-00010101000000-000000000000\n\nreplace %s => %s\n",
+			runtimeGoVersion, ModulePath, ModulePath, src)
+		s.modDir = s.dir
+	}
+	if err := writeIfChanged(filepath.Join(s.dir, "go.mod"), userMod); err != nil {
+		return err
+	}
+	return writeIfChanged(filepath.Join(s.dir, "go.sum"), mergeSums(userSum, runtimeSum))
+}
+
+func hasVendor(gomod string) bool {
+	if gomod == "" {
+		return false
+	}
+	_, err := os.Stat(vendorModules(gomod))
+	return err == nil
+}
+
+func mergeSums(a, b []byte) []byte {
+	seen := make(map[string]bool)
+	var lines []string
+	for _, line := range strings.Split(string(a)+"\n"+string(b), "\n") {
+		if line != "" && !seen[line] {
+			seen[line] = true
+			lines = append(lines, line)
+		}
+	}
+	sort.Strings(lines)
+	return []byte(strings.Join(lines, "\n") + "\n")
+}
+
+func writeIfChanged(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o666); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// listArgs returns the go list arguments shared by both steps.
+func (s *Session) listArgs(extra ...string) []string {
+	args := []string{"list", "-deps", "-e"}
+	args = append(args, extra...)
+	if s.modfile != "" {
+		args = append(args, "-modfile="+s.modfile)
+	}
+	args = append(args, s.Flags.Repeat...)
+	if s.modDir == s.dir {
+		args = append(args, "-mod=mod") // our own module: the parent's -mod is about another one
+	}
+	return append(args, s.Packages...)
+}
+
+// listed is one package as go list -json prints it.
+type listed struct {
+	ImportPath string
+	Export     string
+	Standard   bool
+	Imports    []string
+	Dir        string
+	GoFiles    []string
+	Module     *struct {
+		Path, Version string
+		Replace       *struct{ Path, Version string }
+	}
+	Error      *struct{ Err string }
+	DepsErrors []*struct{ Err string }
+}
+
+func (s *Session) list(env []string, args []string) ([]listed, error) {
+	cmd := exec.Command(s.GoCmd, args...)
+	cmd.Dir = s.modDir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := output(cmd)
+	if err != nil {
+		return nil, err
+	}
+	var pkgs []listed
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p listed
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("decoding go list output: %w", err)
+		}
+		if p.Error != nil {
+			return nil, fmt.Errorf("resolving the ottoolexec runtime: %s", strings.TrimSpace(p.Error.Err))
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs, nil
+}
+
+// Versions returns the module versions the runtime is built with, after
+// checking that none of them is newer than a version the user's go.mod
+// requires: ottoolexec never changes a user's versions behind their back.
+func (s *Session) Versions() ([]Module, error) {
+	memo := filepath.Join(s.dir, "versions.json")
+	var mods []Module
+	if readJSON(memo, &mods) == nil {
+		return mods, nil
+	}
+	unlock, err := lock(memo)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if readJSON(memo, &mods) == nil {
+		return mods, nil
+	}
+	pkgs, err := s.list([]string{NestedEnv + "=versions"}, s.listArgs("-json=ImportPath,Module,Error"))
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool)
+	for _, p := range pkgs {
+		if p.Module == nil || seen[p.Module.Path] || p.Module.Path == ModulePath {
+			continue
+		}
+		seen[p.Module.Path] = true
+		version := p.Module.Version
+		if p.Module.Replace != nil {
+			version = p.Module.Replace.Path + "@" + p.Module.Replace.Version
+		}
+		mods = append(mods, Module{p.Module.Path, version})
+	}
+	sort.Slice(mods, func(i, j int) bool { return mods[i].Path < mods[j].Path })
+	if err := s.checkUserVersions(mods); err != nil {
+		return nil, err
+	}
+	return mods, writeJSON(memo, mods)
+}
+
+// checkUserVersions fails when resolving the runtime raised a module the
+// user's go.mod requires.
+func (s *Session) checkUserVersions(mods []Module) error {
+	gomod := s.gomodPath()
+	if gomod == "" || s.modfile == "" {
+		return nil
+	}
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", gomod, err)
+	}
+	f, err := modfile.Parse(gomod, data, nil)
+	if err != nil {
+		return fmt.Errorf("parsing %s: %w", gomod, err)
+	}
+	replaced := make(map[string]bool)
+	for _, r := range f.Replace {
+		replaced[r.Old.Path] = true
+	}
+	for _, r := range f.Require {
+		for _, m := range mods {
+			if m.Path == r.Mod.Path && m.Version != r.Mod.Version && !replaced[m.Path] {
+				return fmt.Errorf("the tracing runtime needs %s %s, but %s requires %s; ottoolexec does not change your versions: "+
+					"accept the newer one with `go get %s@%s` (or `ottoolexec pin`), or build without ottoolexec",
+					m.Path, m.Version, gomod, r.Mod.Version, m.Path, m.Version)
+			}
+		}
+	}
+	return nil
+}
+
+// Archives compiles the runtime packages and their dependencies with the
+// parent build's flags and toolexec (self, in nested mode under identity)
+// and returns every package of the result by import path.
+func (s *Session) Archives(self, identity string) (map[string]Package, error) {
+	memo := filepath.Join(s.dir, "archives-"+shortHash(identity)+".json")
+	if pkgs, ok := readArchives(memo); ok {
+		return pkgs, nil
+	}
+	unlock, err := lock(memo)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if pkgs, ok := readArchives(memo); ok {
+		return pkgs, nil
+	}
+	out, err := s.list([]string{NestedEnv + "=" + identity},
+		s.listArgs("-export", "-toolexec="+self, "-json=ImportPath,Export,Standard,Imports,Dir,GoFiles,Error"))
+	if err != nil {
+		return nil, err
+	}
+	pkgs := make(map[string]Package, len(out))
+	for _, p := range out {
+		if p.ImportPath == "unsafe" || p.ImportPath == "C" {
+			continue // no archive: built into the compiler
+		}
+		if p.Export == "" {
+			return nil, fmt.Errorf("resolving the ottoolexec runtime: go list -export gave no archive for %s", p.ImportPath)
+		}
+		pkgs[p.ImportPath] = Package{p.ImportPath, p.Export, p.Imports, p.Standard, p.Dir, p.GoFiles}
+	}
+	return pkgs, writeJSON(memo, pkgs)
+}
+
+// readArchives reads a memo of Archives, which is only good while every
+// archive it names is still in the build cache.
+func readArchives(memo string) (map[string]Package, bool) {
+	var pkgs map[string]Package
+	if readJSON(memo, &pkgs) != nil {
+		return nil, false
+	}
+	for _, p := range pkgs {
+		if _, err := os.Stat(p.Export); err != nil {
+			return nil, false // trimmed from the build cache, or go clean -cache
+		}
+	}
+	return pkgs, true
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "\t")
+	if err != nil {
+		return err
+	}
+	return writeIfChanged(path, data)
+}
+
+// output runs cmd and returns its standard output, or an error that
+// carries what it printed on standard error.
+func output(cmd *exec.Cmd) ([]byte, error) {
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("%s: %s", strings.Join(cmd.Args[:2], " "), msg)
+	}
+	return out, nil
+}

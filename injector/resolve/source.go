@@ -1,0 +1,155 @@
+package resolve
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/mod/modfile"
+
+	ottoolexec "github.com/ottoolexec/ottoolexec"
+)
+
+// ModulePath is the path of ottoolexec's module, which the runtime is
+// written out as.
+const ModulePath = "github.com/ottoolexec/ottoolexec"
+
+// runtimeGoVersion is the go line of the written-out runtime module: the
+// oldest Go whose linker accepts the //go:linkname pushes the std hooks use.
+const runtimeGoVersion = "1.23"
+
+// RuntimeModules are the modules the runtime's packages import. Their
+// versions come from ottoolexec's own go.mod; TestRuntimeModules checks the
+// list against `go list -deps` of the runtime.
+var RuntimeModules = []string{
+	"github.com/opentracing/opentracing-go",
+	"github.com/pkg/errors",
+	"github.com/uber/jaeger-client-go",
+	"github.com/uber/jaeger-lib",
+	"go.uber.org/atomic",
+}
+
+var sourceHash = sync.OnceValues(func() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(ottoolexec.Source, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(ottoolexec.Source, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", path, len(data))
+		h.Write(data)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("hashing the embedded runtime source: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24], nil
+})
+
+// RuntimeGoMod returns the go.mod and go.sum of the runtime module as it is
+// written out: ottoolexec's own requirements, limited to RuntimeModules.
+func RuntimeGoMod() (gomod, gosum []byte, err error) {
+	data, err := fs.ReadFile(ottoolexec.Source, "go.mod")
+	if err != nil {
+		return nil, nil, err
+	}
+	own, err := modfile.ParseLax("go.mod", data, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing ottoolexec's own go.mod: %w", err)
+	}
+	want := make(map[string]bool)
+	for _, m := range RuntimeModules {
+		want[m] = true
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "// The runtime that ottoolexec links into traced binaries.\nmodule %s\n\ngo %s\n\nrequire (\n", ModulePath, runtimeGoVersion)
+	found := 0
+	for _, r := range own.Require {
+		if want[r.Mod.Path] {
+			fmt.Fprintf(&b, "\t%s %s\n", r.Mod.Path, r.Mod.Version)
+			found++
+		}
+	}
+	b.WriteString(")\n")
+	if found != len(RuntimeModules) {
+		return nil, nil, fmt.Errorf("ottoolexec's go.mod requires %d of the %d runtime modules", found, len(RuntimeModules))
+	}
+	sum, err := fs.ReadFile(ottoolexec.Source, "go.sum")
+	if err != nil {
+		return nil, nil, err
+	}
+	var lines []string
+	for _, line := range strings.Split(string(sum), "\n") {
+		if path, _, ok := strings.Cut(line, " "); ok && want[path] {
+			lines = append(lines, line)
+		}
+	}
+	sort.Strings(lines)
+	return []byte(b.String()), []byte(strings.Join(lines, "\n") + "\n"), nil
+}
+
+// WriteSource writes the embedded runtime out as a module under
+// cacheDir/runtime/<hash of the source> and returns its directory. The
+// directory name changes whenever the source does, so an existing one is
+// complete and is reused: stable paths keep the build cache warm.
+func WriteSource(cacheDir string) (string, error) {
+	hash, err := sourceHash()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cacheDir, "runtime", hash)
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		return dir, nil
+	}
+	gomod, gosum, err := RuntimeGoMod()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o777); err != nil {
+		return "", fmt.Errorf("writing the runtime source: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), hash+".tmp-")
+	if err != nil {
+		return "", fmt.Errorf("writing the runtime source: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	err = fs.WalkDir(ottoolexec.Source, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == "." || path == "go.mod" || path == "go.sum" {
+			return err
+		}
+		out := filepath.Join(tmp, filepath.FromSlash(path))
+		if d.IsDir() {
+			return os.Mkdir(out, 0o777)
+		}
+		data, err := fs.ReadFile(ottoolexec.Source, path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out, data, 0o444)
+	})
+	if err == nil {
+		err = os.WriteFile(filepath.Join(tmp, "go.mod"), gomod, 0o444)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(tmp, "go.sum"), gosum, 0o444)
+	}
+	if err != nil {
+		return "", fmt.Errorf("writing the runtime source: %w", err)
+	}
+	// Another build may have won the race; its copy is identical.
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr != nil {
+			return "", fmt.Errorf("writing the runtime source: %w", err)
+		}
+	}
+	return dir, nil
+}

@@ -1,0 +1,200 @@
+// Package splice inserts a rule's prologues and epilogues into the
+// functions of a package's source files.
+//
+// It works like cmd/cover: one parse finds the places, the text is edited
+// in place through an edit buffer and never reprinted, and line directives
+// keep every original statement at its original file:line:column, so stack
+// traces, panics, coverage profiles and debuggers see the user's source.
+package splice
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/printer"
+	"go/token"
+	"strings"
+
+	"golang.org/x/tools/go/ast/inspector"
+
+	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/injector/edit"
+)
+
+// Source is one file of the package being compiled.
+type Source struct {
+	Path string // as named on the compiler's command line
+	Data []byte
+}
+
+// MisfitError reports that the target does not have the shape a rule
+// expects (a function is missing or declared differently), typically
+// because the target is a version the rule was not written for.
+type MisfitError struct {
+	Func   string // "(*Client).send"
+	Reason string
+}
+
+func (e *MisfitError) Error() string {
+	return fmt.Sprintf("%s %s", e.Func, e.Reason)
+}
+
+// FuncName returns the display name of f: "send", "(*Client).send".
+func FuncName(f hooks.Func) string {
+	if f.Recv == "" {
+		return f.Name
+	}
+	return "(" + f.Recv + ")." + f.Name
+}
+
+// Apply splices funcs into the package made of srcs and returns the new
+// text of every file it changed, keyed by Source.Path. Every function in
+// funcs must be found exactly as declared, or Apply returns a *MisfitError
+// and no change at all: a half-instrumented package is worse than none.
+func Apply(srcs []Source, funcs []hooks.Func) (map[string][]byte, error) {
+	type site struct {
+		fn   hooks.Func
+		decl *ast.FuncDecl
+	}
+	fset := token.NewFileSet()
+	found := make(map[int]bool) // index in funcs -> seen
+	bufs := make(map[string]*edit.Buffer)
+	var order []string
+
+	for _, src := range srcs {
+		if !mentionsAny(src.Data, funcs, found) {
+			continue
+		}
+		file, err := parser.ParseFile(fset, src.Path, src.Data, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			return nil, fmt.Errorf("parsing %s: %w", src.Path, err)
+		}
+		var sites []site
+		var misfit error
+		inspector.New([]*ast.File{file}).Preorder([]ast.Node{(*ast.FuncDecl)(nil)}, func(n ast.Node) {
+			decl := n.(*ast.FuncDecl)
+			for i, fn := range funcs {
+				if decl.Name.Name != fn.Name || recvType(fset, decl) != fn.Recv {
+					continue
+				}
+				if found[i] {
+					misfit = &MisfitError{FuncName(fn), "is declared twice"}
+					return
+				}
+				found[i] = true
+				if err := check(fset, decl, fn); err != nil {
+					misfit = err
+					return
+				}
+				sites = append(sites, site{fn, decl})
+			}
+		})
+		if misfit != nil {
+			return nil, misfit
+		}
+		if len(sites) == 0 {
+			continue
+		}
+		buf := edit.NewBuffer(src.Data)
+		// The first line names the original file, so positions before any
+		// line directive of the file's own are reported against it.
+		buf.Insert(0, "//line "+src.Path+":1:1\n")
+		tf := fset.File(file.Pos())
+		for _, s := range sites {
+			body := s.decl.Body
+			open := tf.Offset(body.Lbrace) + 1
+			buf.Insert(open, s.fn.Prologue+restore(fset, body.Lbrace+1))
+			if s.fn.Epilogue != "" {
+				close := tf.Offset(body.Rbrace)
+				buf.Insert(close, s.fn.Epilogue+restore(fset, body.Rbrace))
+			}
+		}
+		bufs[src.Path] = buf
+		order = append(order, src.Path)
+	}
+	for i, fn := range funcs {
+		if !found[i] {
+			return nil, &MisfitError{FuncName(fn), "is not declared"}
+		}
+	}
+	out := make(map[string][]byte, len(order))
+	for _, path := range order {
+		data, err := bufs[path].Bytes()
+		if err != nil {
+			return nil, fmt.Errorf("splicing %s: %w", path, err)
+		}
+		out[path] = data
+	}
+	return out, nil
+}
+
+// mentionsAny is a cheap filter that spares parsing files which cannot
+// declare any of the functions still being looked for.
+func mentionsAny(data []byte, funcs []hooks.Func, found map[int]bool) bool {
+	for i, fn := range funcs {
+		if !found[i] && bytes.Contains(data, []byte(" "+fn.Name+"(")) {
+			return true
+		}
+	}
+	return false
+}
+
+// restore returns a /*line*/ directive that gives the text following it
+// the position pos had in the original file (after the file's own line
+// directives, as in cgo output).
+func restore(fset *token.FileSet, pos token.Pos) string {
+	p := fset.Position(pos)
+	return fmt.Sprintf("/*line %s:%d:%d*/", p.Filename, p.Line, p.Column)
+}
+
+func recvType(fset *token.FileSet, decl *ast.FuncDecl) string {
+	if decl.Recv == nil || len(decl.Recv.List) == 0 {
+		return ""
+	}
+	return render(fset, decl.Recv.List[0].Type)
+}
+
+func render(fset *token.FileSet, n ast.Node) string {
+	var b strings.Builder
+	if err := printer.Fprint(&b, fset, n); err != nil {
+		return fmt.Sprintf("<%v>", err)
+	}
+	return b.String()
+}
+
+// check verifies that decl is the function fn was written for.
+func check(fset *token.FileSet, decl *ast.FuncDecl, fn hooks.Func) error {
+	name := FuncName(fn)
+	if decl.Body == nil {
+		return &MisfitError{name, "has no body"}
+	}
+	if sig := strings.TrimPrefix(render(fset, decl.Type), "func"); sig != fn.Signature {
+		return &MisfitError{name, fmt.Sprintf("is declared as %s, want %s", sig, fn.Signature)}
+	}
+	if fn.Epilogue != "" {
+		if decl.Type.Results != nil {
+			return &MisfitError{name, "has results, so an epilogue could be skipped"}
+		}
+		if hasReturn(decl.Body) {
+			return &MisfitError{name, "returns early, so an epilogue could be skipped"}
+		}
+	}
+	return nil
+}
+
+// hasReturn reports whether body has a return statement outside nested
+// function literals.
+func hasReturn(body *ast.BlockStmt) bool {
+	ret := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.ReturnStmt:
+			ret = true
+		}
+		return !ret
+	})
+	return ret
+}

@@ -1,0 +1,101 @@
+package splice
+
+import (
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"strings"
+	"testing"
+
+	"github.com/ottoolexec/ottoolexec/hooks"
+)
+
+const target = `package p
+
+import "fmt"
+
+type T struct{}
+
+func (t *T) Do(x int) (err error) { fmt.Println("first")
+	fmt.Println("second")
+	return nil
+}
+
+func serve(n int) {
+	fmt.Println("serve", n)
+}
+`
+
+var funcs = []hooks.Func{
+	{Recv: "*T", Name: "Do", Signature: "(x int) (err error)", Prologue: "x++\nx--;"},
+	{Name: "serve", Signature: "(n int)", Prologue: "var __done bool;", Epilogue: "__done = true;"},
+}
+
+func TestApplyKeepsPositions(t *testing.T) {
+	out, err := Apply([]Source{{Path: "/src/p/p.go", Data: []byte(target)}}, funcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out["/src/p/p.go"])
+	for _, want := range []string{
+		"//line /src/p/p.go:1:1\npackage p",
+		"{x++\nx--;/*line /src/p/p.go:7:36*/ fmt.Println(\"first\")",
+		"{var __done bool;/*line /src/p/p.go:12:20*/",
+		"__done = true;/*line /src/p/p.go:14:1*/}",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	// Every call keeps its original line and column.
+	want := callPositions(t, "orig.go", target)
+	have := callPositions(t, "spliced.go", got)
+	for i := range want {
+		if have[i] != want[i] {
+			t.Errorf("call %d at %s after splicing, want %s", i, have[i], want[i])
+		}
+	}
+}
+
+func callPositions(t *testing.T, name, src string) []string {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.ParseComments)
+	if err != nil {
+		t.Fatalf("%s does not parse: %v\n%s", name, err, src)
+	}
+	var pos []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallExpr); ok {
+			p := fset.Position(c.Pos())
+			pos = append(pos, strings.TrimPrefix(p.String(), "/src/p/"))
+		}
+		return true
+	})
+	if name == "orig.go" {
+		for i := range pos {
+			pos[i] = strings.Replace(pos[i], "orig.go", "p.go", 1)
+		}
+	}
+	return pos
+}
+
+func TestMisfit(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fn   hooks.Func
+		want string
+	}{
+		{"missing", hooks.Func{Name: "gone", Signature: "()"}, "gone is not declared"},
+		{"signature", hooks.Func{Recv: "*T", Name: "Do", Signature: "(y int) (err error)"}, "(*T).Do is declared as (x int) (err error), want (y int) (err error)"},
+		{"epilogue with results", hooks.Func{Recv: "*T", Name: "Do", Signature: "(x int) (err error)", Epilogue: ";"}, "has results"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Apply([]Source{{Path: "p.go", Data: []byte(target)}}, []hooks.Func{tc.fn})
+			var misfit *MisfitError
+			if !errors.As(err, &misfit) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Apply error = %v, want a MisfitError containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,50 @@
+// Package spans holds what every integration's runtime half shares: the
+// tracer lookup, the tag conventions, and the guard that keeps a fault in
+// tracing code from ever reaching the traced program.
+package spans
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/opentracing/opentracing-go"
+)
+
+// Tracer returns the tracer spans start on: the global one, read at every
+// span start, so a program that registers its own tracer (even after
+// start-up) gets every span.
+func Tracer() opentracing.Tracer {
+	return opentracing.GlobalTracer()
+}
+
+// Disabled reports whether OTTOOLEXEC_DISABLED asks for a traced binary to
+// behave exactly like a plain one. Hooks check it once, at init, and then
+// stay uninstalled.
+func Disabled() bool {
+	return os.Getenv("OTTOOLEXEC_DISABLED") == "1"
+}
+
+var (
+	panics     atomic.Int64
+	reportOnce sync.Once
+)
+
+// Guard recovers a panic raised by tracing code, counts it and reports the
+// first one on stderr. Use it as the first deferred call of every hook
+// function: `defer spans.Guard("net/http client")`. It must be deferred
+// directly, since recover only works in the deferred function itself.
+func Guard(where string) {
+	if r := recover(); r != nil {
+		panics.Add(1)
+		reportOnce.Do(func() {
+			fmt.Fprintf(os.Stderr, "ottoolexec: recovered a panic in the %s hook (tracing continues; please report it): %v\n", where, r)
+		})
+	}
+}
+
+// Panics returns how many panics Guard has recovered.
+func Panics() int64 {
+	return panics.Load()
+}
