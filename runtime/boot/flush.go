@@ -1,0 +1,102 @@
+package boot
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// flush closes every sink, side by side, and the sampler, waiting at most
+// flushTimeout; then it reports what was lost. Safe on a nil *tracing.
+func (t *tracing) flush() {
+	if t == nil {
+		return
+	}
+	t.flushOnce.Do(t.flushNow)
+}
+
+func (t *tracing) flushNow() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		for _, s := range t.sinks {
+			wg.Add(1)
+			go func(s sink) {
+				defer wg.Done()
+				defer func() { _ = recover() }() // a broken sink must not crash the exit path
+				s.Close()
+			}(s)
+		}
+		wg.Wait()
+		if t.sampler != nil {
+			t.sampler.Close() // stops a remote sampler's polling
+		}
+	}()
+
+	timer := time.NewTimer(t.flushTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		// The close goroutines go on in the background; the process is
+		// about to end, and they finish or die with it.
+		var pending int64
+		for _, s := range t.sinks {
+			pending += s.pending()
+		}
+		fmt.Fprintf(t.stderr, "ottoolexec: flush timed out after %s; up to %d spans may be lost\n", t.flushTimeout, pending)
+	}
+
+	var dropped int64
+	for _, s := range t.sinks {
+		dropped += s.queueDrops()
+	}
+	if dropped > 0 {
+		fmt.Fprintf(t.stderr, "ottoolexec: %d spans dropped (queue full)\n", dropped)
+	}
+	for _, s := range t.sinks {
+		for _, line := range s.problems() {
+			fmt.Fprintf(t.stderr, "ottoolexec: %s\n", line)
+		}
+	}
+}
+
+// strategyFetcher asks a sampling server for this service's strategy, like
+// jaeger's own fetcher, but through an untraced client.
+type strategyFetcher struct {
+	url    string
+	client *http.Client
+}
+
+// samplingFetchTimeout bounds one strategy poll; polls run in the sampler's
+// background goroutine and a slow server must not pile them up.
+const samplingFetchTimeout = 10 * time.Second
+
+func newStrategyFetcher(serverURL string, rt http.RoundTripper) *strategyFetcher {
+	return &strategyFetcher{
+		url:    serverURL,
+		client: &http.Client{Transport: Untraced(rt), Timeout: samplingFetchTimeout},
+	}
+}
+
+// Fetch implements jaeger.SamplingStrategyFetcher.
+func (f *strategyFetcher) Fetch(service string) ([]byte, error) {
+	uri := f.url + "?" + url.Values{"service": {service}}.Encode()
+	resp, err := f.client.Get(uri)
+	if err != nil {
+		return nil, fmt.Errorf("fetch sampling strategy: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read sampling strategy from %s: %w", f.url, err)
+	}
+	if resp.StatusCode >= 400 {
+		return nil, fmt.Errorf("sampling strategy from %s: %s: %s", f.url, resp.Status, body)
+	}
+	return body, nil
+}
