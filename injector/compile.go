@@ -61,6 +61,11 @@ func compile(tool string, rawArgs []string) error {
 	}
 	if isMain {
 		if err := c.instrumentMain(tool); err != nil {
+			var syntax *splice.SyntaxError
+			if errors.As(err, &syntax) {
+				// Let the compiler report the user's mistake its own way.
+				return run(tool, rawArgs)
+			}
 			return fmt.Errorf("instrumenting main package: %w", err)
 		}
 	}
@@ -140,6 +145,21 @@ func (c *compilation) addFile(name string, data []byte) error {
 // imports it, a deferred flush in main.main, and the runtime's archives in
 // the import config.
 func (c *compilation) instrumentMain(tool string) error {
+	srcs, err := c.sources()
+	if err != nil {
+		return err
+	}
+	changed, err := splice.Apply(srcs, []hooks.Func{mainFunc})
+	var misfit *splice.MisfitError
+	if errors.As(err, &misfit) {
+		// No main function here (a test's package main): the runtime still
+		// starts through the import; exits flush through os.Exit.
+		changed, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+
 	b, err := newBuild(tool)
 	if err != nil {
 		return err
@@ -152,7 +172,6 @@ func (c *compilation) instrumentMain(tool string) error {
 	if err != nil {
 		return err
 	}
-
 	cfgPath, cfgIndex := c.args.flag("importcfg")
 	if cfgIndex < 0 {
 		return fmt.Errorf("no -importcfg flag")
@@ -169,21 +188,6 @@ func (c *compilation) instrumentMain(tool string) error {
 		return err
 	}
 	c.args.setFlag("importcfg", cfgIndex, newCfg)
-
-	srcs, err := c.sources()
-	if err != nil {
-		return err
-	}
-	changed, err := splice.Apply(srcs, []hooks.Func{mainFunc})
-	var misfit *splice.MisfitError
-	if errors.As(err, &misfit) {
-		// No main function here (a test's package main): the runtime still
-		// starts through the import; exits flush through os.Exit.
-		changed, err = nil, nil
-	}
-	if err != nil {
-		return err
-	}
 	if err := c.replaceFiles(changed); err != nil {
 		return err
 	}

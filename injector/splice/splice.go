@@ -40,6 +40,16 @@ func (e *MisfitError) Error() string {
 	return fmt.Sprintf("%s %s", e.Func, e.Reason)
 }
 
+// SyntaxError reports a source file that does not parse.
+type SyntaxError struct {
+	Path string
+	Err  error
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("parsing %s: %v", e.Path, e.Err) }
+
+func (e *SyntaxError) Unwrap() error { return e.Err }
+
 // FuncName returns the display name of f: "send", "(*Client).send".
 func FuncName(f hooks.Func) string {
 	if f.Recv == "" {
@@ -68,7 +78,7 @@ func Apply(srcs []Source, funcs []hooks.Func) (map[string][]byte, error) {
 		}
 		file, err := parser.ParseFile(fset, src.Path, src.Data, parser.ParseComments|parser.SkipObjectResolution)
 		if err != nil {
-			return nil, fmt.Errorf("parsing %s: %w", src.Path, err)
+			return nil, &SyntaxError{src.Path, err}
 		}
 		var sites []site
 		var misfit error

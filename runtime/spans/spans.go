@@ -6,6 +6,7 @@ package spans
 import (
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -21,9 +22,13 @@ func Tracer() opentracing.Tracer {
 
 // Disabled reports whether OTTOOLEXEC_DISABLED asks for a traced binary to
 // behave exactly like a plain one. Hooks check it once, at init, and then
-// stay uninstalled.
+// stay uninstalled. It reads the variable as runtime/boot does.
 func Disabled() bool {
-	return os.Getenv("OTTOOLEXEC_DISABLED") == "1"
+	switch strings.ToLower(strings.TrimSpace(os.Getenv("OTTOOLEXEC_DISABLED"))) {
+	case "1", "t", "true", "on", "yes", "y":
+		return true
+	}
+	return false
 }
 
 var (

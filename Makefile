@@ -1,0 +1,38 @@
+# ottoolexec: the two commands a new user runs are `make demo` and
+# `make test`. Nothing but Go is needed.
+
+GO      ?= go
+BIN     := $(CURDIR)/bin
+OTTOOLEXEC := $(BIN)/ottoolexec
+
+.PHONY: all build demo test unit scripts vet bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(OTTOOLEXEC) ./cmd/ottoolexec
+
+# Build the three demo services with the injector, run them, send one
+# request through them and print the one trace that spans all three.
+demo: build
+	cd examples/demo && $(GO) build -toolexec=$(OTTOOLEXEC) -o $(BIN)/demo/ ./front ./back ./store
+	cd examples/demo && $(GO) run ./run -bin $(BIN)/demo -ottoolexec $(OTTOOLEXEC) -trace $(BIN)/demo/trace.jsonl
+
+# Unit tests with the race detector, then the testscript scripts that build
+# real programs with the injector and check the spans they emit.
+test: vet unit scripts
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -short ./...
+
+scripts:
+	$(GO) test -count=1 -timeout 25m ./cmd/ottoolexec
+
+bench: build
+	$(GO) run ./bench -ottoolexec $(OTTOOLEXEC) -out bench/RESULTS.md
+
+clean:
+	rm -rf $(BIN)
