@@ -1,0 +1,257 @@
+package jaegertest
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// TraceLimit is the most traces Traces asks the query API for.
+const TraceLimit = 1000
+
+// Trace is one trace as the query API returns it.
+type Trace struct {
+	TraceID string
+	Spans   []Span
+}
+
+// Span is one span of a Trace, with its process resolved.
+type Span struct {
+	TraceID       string
+	SpanID        string
+	OperationName string
+	// ParentSpanID is the span ID of the first CHILD_OF reference, or of
+	// the first reference if there is no CHILD_OF; "" for a root span.
+	ParentSpanID string
+	References   []Reference
+	ServiceName  string
+	StartTime    time.Time
+	Duration     time.Duration
+	// Tags maps tag keys to values typed by the tag's type: string, bool,
+	// int64, float64 or []byte.
+	Tags        map[string]any
+	Logs        []Log
+	ProcessTags map[string]any
+}
+
+// Reference is a span reference; Type is "CHILD_OF" or "FOLLOWS_FROM".
+type Reference struct {
+	Type    string
+	TraceID string
+	SpanID  string
+}
+
+// Log is a span log record.
+type Log struct {
+	Timestamp time.Time
+	Fields    map[string]any
+}
+
+// Spans returns the spans of traces whose process service name is service.
+func Spans(traces []Trace, service string) []Span {
+	var out []Span
+	for _, t := range traces {
+		for _, sp := range t.Spans {
+			if sp.ServiceName == service {
+				out = append(out, sp)
+			}
+		}
+	}
+	return out
+}
+
+// Traces returns the traces (up to TraceLimit, from the last two days)
+// that have a span of service, read from the query API's /api/traces.
+func (s *Server) Traces(ctx context.Context, service string) ([]Trace, error) {
+	now := time.Now()
+	q := url.Values{
+		"service": {service},
+		"limit":   {strconv.Itoa(TraceLimit)},
+		"start":   {strconv.FormatInt(now.Add(-48*time.Hour).UnixMicro(), 10)},
+		"end":     {strconv.FormatInt(now.Add(time.Hour).UnixMicro(), 10)},
+	}
+	u := s.QueryURL + "/api/traces?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("jaegertest: traces: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("jaegertest: traces: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("jaegertest: traces: reading GET %s: %w", u, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("jaegertest: traces: GET %s: %s: %s", u, resp.Status, tail(body, 1024))
+	}
+	var r apiResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("jaegertest: traces: decoding GET %s: %w", u, err)
+	}
+	if len(r.Errors) > 0 {
+		return nil, fmt.Errorf("jaegertest: traces: GET %s: %s", u, r.Errors[0].Msg)
+	}
+	traces := make([]Trace, 0, len(r.Data))
+	for _, at := range r.Data {
+		t, err := at.convert()
+		if err != nil {
+			return nil, fmt.Errorf("jaegertest: traces: trace %s: %w", at.TraceID, err)
+		}
+		traces = append(traces, t)
+	}
+	return traces, nil
+}
+
+// WaitForSpans polls Traces until at least n spans of service are visible
+// and returns those traces. Jaeger stores spans asynchronously, so call it
+// rather than Traces right after sending. If ctx ends first it returns the
+// traces it last saw with an error saying how many spans that was.
+func (s *Server) WaitForSpans(ctx context.Context, service string, n int) ([]Trace, error) {
+	for {
+		traces, err := s.Traces(ctx, service)
+		if err == nil && len(Spans(traces, service)) >= n {
+			return traces, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return nil, fmt.Errorf("jaegertest: waiting for %d spans of %q: %w (last: %v)", n, service, ctx.Err(), err)
+			}
+			return traces, fmt.Errorf("jaegertest: waiting for %d spans of %q: %w (saw %d)", n, service, ctx.Err(), len(Spans(traces, service)))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// The query API's JSON (jaeger internal/uimodel).
+type apiResponse struct {
+	Data   []apiTrace `json:"data"`
+	Errors []struct {
+		Code int    `json:"code"`
+		Msg  string `json:"msg"`
+	} `json:"errors"`
+}
+
+type apiTrace struct {
+	TraceID string `json:"traceID"`
+	Spans   []struct {
+		TraceID       string `json:"traceID"`
+		SpanID        string `json:"spanID"`
+		OperationName string `json:"operationName"`
+		References    []struct {
+			RefType string `json:"refType"`
+			TraceID string `json:"traceID"`
+			SpanID  string `json:"spanID"`
+		} `json:"references"`
+		StartTime int64         `json:"startTime"` // µs since the epoch
+		Duration  int64         `json:"duration"`  // µs
+		Tags      []apiKeyValue `json:"tags"`
+		Logs      []struct {
+			Timestamp int64         `json:"timestamp"`
+			Fields    []apiKeyValue `json:"fields"`
+		} `json:"logs"`
+		ProcessID string `json:"processID"`
+	} `json:"spans"`
+	Processes map[string]struct {
+		ServiceName string        `json:"serviceName"`
+		Tags        []apiKeyValue `json:"tags"`
+	} `json:"processes"`
+}
+
+type apiKeyValue struct {
+	Key   string          `json:"key"`
+	Type  string          `json:"type"`
+	Value json.RawMessage `json:"value"`
+}
+
+func (at *apiTrace) convert() (Trace, error) {
+	t := Trace{TraceID: at.TraceID, Spans: make([]Span, 0, len(at.Spans))}
+	for _, as := range at.Spans {
+		sp := Span{
+			TraceID:       as.TraceID,
+			SpanID:        as.SpanID,
+			OperationName: as.OperationName,
+			StartTime:     time.UnixMicro(as.StartTime),
+			Duration:      time.Duration(as.Duration) * time.Microsecond,
+		}
+		for _, r := range as.References {
+			sp.References = append(sp.References, Reference{Type: r.RefType, TraceID: r.TraceID, SpanID: r.SpanID})
+		}
+		for _, r := range sp.References {
+			if r.Type == "CHILD_OF" {
+				sp.ParentSpanID = r.SpanID
+				break
+			}
+		}
+		if sp.ParentSpanID == "" && len(sp.References) > 0 {
+			sp.ParentSpanID = sp.References[0].SpanID
+		}
+		var err error
+		if sp.Tags, err = kvMap(as.Tags); err != nil {
+			return Trace{}, fmt.Errorf("span %s tags: %w", as.SpanID, err)
+		}
+		for _, l := range as.Logs {
+			fields, err := kvMap(l.Fields)
+			if err != nil {
+				return Trace{}, fmt.Errorf("span %s log: %w", as.SpanID, err)
+			}
+			sp.Logs = append(sp.Logs, Log{Timestamp: time.UnixMicro(l.Timestamp), Fields: fields})
+		}
+		if p, ok := at.Processes[as.ProcessID]; ok {
+			sp.ServiceName = p.ServiceName
+			if sp.ProcessTags, err = kvMap(p.Tags); err != nil {
+				return Trace{}, fmt.Errorf("process %s tags: %w", as.ProcessID, err)
+			}
+		}
+		t.Spans = append(t.Spans, sp)
+	}
+	return t, nil
+}
+
+// kvMap converts key-values to a map, typing each value by its declared type.
+func kvMap(kvs []apiKeyValue) (map[string]any, error) {
+	m := make(map[string]any, len(kvs))
+	for _, kv := range kvs {
+		var v any
+		var err error
+		switch kv.Type {
+		case "string":
+			var s string
+			err = json.Unmarshal(kv.Value, &s)
+			v = s
+		case "bool":
+			var b bool
+			err = json.Unmarshal(kv.Value, &b)
+			v = b
+		case "int64":
+			var i int64
+			err = json.Unmarshal(kv.Value, &i)
+			v = i
+		case "float64":
+			var f float64
+			err = json.Unmarshal(kv.Value, &f)
+			v = f
+		case "binary":
+			var s string
+			if err = json.Unmarshal(kv.Value, &s); err == nil {
+				v, err = base64.StdEncoding.DecodeString(s)
+			}
+		default:
+			err = json.Unmarshal(kv.Value, &v)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", kv.Key, kv.Type, err)
+		}
+		m[kv.Key] = v
+	}
+	return m, nil
+}
