@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,6 +80,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"spans":   cmdSpans,
 			"waitfor": cmdWaitFor,
+			"symbols": cmdSymbols,
 		},
 		RequireExplicitExec: true,
 	})
@@ -114,6 +116,51 @@ func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	ts.Fatalf("%s did not appear", args[0])
+}
+
+// cmdSymbols checks a binary's symbol table as `go tool nm` lists it,
+// without copying the whole table (thousands of lines) into the log.
+//
+//	symbols binary regexp      some symbol name matches regexp
+//	! symbols binary regexp    no symbol name matches (the first matches are
+//	                           printed when some do)
+func cmdSymbols(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: symbols binary regexp")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	out, err := exec.Command("go", "tool", "nm", ts.MkAbs(args[0])).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			ts.Fatalf("go tool nm %s: %v\n%s", args[0], err, ee.Stderr)
+		}
+		ts.Fatalf("go tool nm %s: %v", args[0], err)
+	}
+	var found []string
+	for _, line := range strings.Split(string(out), "\n") {
+		// "address type name", or "type name" for undefined symbols.
+		f := strings.Fields(line)
+		if len(f) >= 3 && len(f[1]) == 1 {
+			f = f[1:]
+		}
+		if len(f) < 2 {
+			continue
+		}
+		if name := strings.Join(f[1:], " "); re.MatchString(name) {
+			found = append(found, name)
+		}
+	}
+	switch {
+	case !neg && len(found) == 0:
+		ts.Fatalf("no symbol of %s matches %q", args[0], args[1])
+	case neg && len(found) > 0:
+		n := len(found)
+		if n > 10 {
+			found = append(found[:10], "...")
+		}
+		ts.Fatalf("%d symbols of %s match %q:\n\t%s", n, args[0], args[1], strings.Join(found, "\n\t"))
+	}
 }
 
 // cmdSpans checks the spans a program wrote to its OTTOOLEXEC_TRACE_FILE.
