@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +24,9 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == envDumpArg {
+		dumpEnv(os.Args[2])
+	}
 	dir, err := os.MkdirTemp("", "ottoolexec-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -81,6 +87,9 @@ func TestScripts(t *testing.T) {
 			"spans":   cmdSpans,
 			"waitfor": cmdWaitFor,
 			"symbols": cmdSymbols,
+			"start":   cmdStart,
+			"signal":  cmdSignal,
+			"ended":   cmdEnded,
 		},
 		RequireExplicitExec: true,
 	})
@@ -116,6 +125,173 @@ func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	ts.Fatalf("%s did not appear", args[0])
+}
+
+// procs holds the processes each script started with the start command,
+// by name. testscript's own background processes (exec ... &name&) can only
+// be killed with INT or KILL and report no exit status; these can be sent
+// any signal and are checked for how they ended.
+var procs sync.Map // *testscript.TestScript -> map[string]*proc
+
+type proc struct {
+	cmd            *exec.Cmd
+	stdout, stderr strings.Builder
+	done           chan struct{}
+}
+
+func scriptProcs(ts *testscript.TestScript) map[string]*proc {
+	m, loaded := procs.LoadOrStore(ts, map[string]*proc{})
+	if !loaded {
+		ts.Defer(func() {
+			for _, p := range m.(map[string]*proc) {
+				p.cmd.Process.Kill()
+				<-p.done
+			}
+			procs.Delete(ts)
+		})
+	}
+	return m.(map[string]*proc)
+}
+
+// cmdStart starts a program in the background, in the script's directory
+// and environment, as exec does. Check how it ended with ended.
+//
+//	start name program [args...]
+func cmdStart(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: start name program [args...]")
+	}
+	m := scriptProcs(ts)
+	if _, ok := m[args[0]]; ok {
+		ts.Fatalf("a process named %s is already started", args[0])
+	}
+	env := scriptEnv(ts)
+	prog := args[1]
+	if filepath.Base(prog) == prog {
+		prog = lookPath(ts, prog)
+	} else {
+		prog = ts.MkAbs(prog)
+	}
+	p := &proc{cmd: exec.Command(prog, args[2:]...), done: make(chan struct{})}
+	p.cmd.Dir = ts.MkAbs(".")
+	p.cmd.Env = append(env, "PWD="+p.cmd.Dir)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	ts.Check(p.cmd.Start())
+	m[args[0]] = p
+	go func() {
+		p.cmd.Wait()
+		close(p.done)
+	}()
+}
+
+// envDumpArg makes the test binary write its environment to a file and
+// exit (see TestMain): testscript exposes a script's variables one by one
+// only, so start learns them all by running this binary under them.
+const envDumpArg = "-ottoolexec.dumpenv"
+
+func dumpEnv(path string) {
+	data, err := json.Marshal(os.Environ())
+	if err == nil {
+		err = os.WriteFile(path, data, 0o666)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// scriptEnv returns the script's environment.
+func scriptEnv(ts *testscript.TestScript) []string {
+	self, err := os.Executable()
+	ts.Check(err)
+	f, err := os.CreateTemp("", "env-*.json")
+	ts.Check(err)
+	f.Close()
+	defer os.Remove(f.Name())
+	ts.Check(ts.Exec(self, envDumpArg, f.Name()))
+	var env []string
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(f.Name())), &env))
+	return env
+}
+
+// lookPath finds a program in the script's PATH.
+func lookPath(ts *testscript.TestScript, prog string) string {
+	for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+		for _, ext := range []string{"", ".exe"} {
+			path := filepath.Join(dir, prog+ext)
+			if info, err := os.Stat(path); err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0 {
+				return path
+			}
+		}
+	}
+	ts.Fatalf("%s not found in PATH", prog)
+	return ""
+}
+
+// signals are the signal names signal and ended understand.
+var signals = map[string]syscall.Signal{
+	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT,
+	"KILL": syscall.SIGKILL, "TERM": syscall.SIGTERM,
+}
+
+func signalByName(ts *testscript.TestScript, name string) syscall.Signal {
+	sig, ok := signals[strings.TrimPrefix(name, "SIG")]
+	if !ok {
+		ts.Fatalf("unknown signal %s", name)
+	}
+	return sig
+}
+
+// cmdSignal sends a signal (HUP, INT, QUIT, KILL or TERM) to a process
+// started with start.
+//
+//	signal name SIG
+func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: signal name SIG")
+	}
+	p, ok := scriptProcs(ts)[args[0]]
+	if !ok {
+		ts.Fatalf("no process named %s", args[0])
+	}
+	ts.Check(p.cmd.Process.Signal(signalByName(ts, args[1])))
+}
+
+// cmdEnded waits for a process started with start to end, checks how it
+// ended, and makes its output the stdout and stderr that the next stdout
+// and stderr commands look at.
+//
+//	ended name exit N          it exited with status N
+//	ended name signal SIG      it was killed by signal SIG
+func cmdEnded(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 || args[1] != "exit" && args[1] != "signal" {
+		ts.Fatalf("usage: ended name exit N | ended name signal SIG")
+	}
+	m := scriptProcs(ts)
+	p, ok := m[args[0]]
+	if !ok {
+		ts.Fatalf("no process named %s", args[0])
+	}
+	<-p.done
+	delete(m, args[0])
+	ts.Stdout().Write([]byte(p.stdout.String()))
+	ts.Stderr().Write([]byte(p.stderr.String()))
+	state := p.cmd.ProcessState
+	ws, _ := state.Sys().(syscall.WaitStatus)
+	switch args[1] {
+	case "exit":
+		want, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		if !state.Exited() || state.ExitCode() != want {
+			ts.Fatalf("%s ended with %v, want exit status %d", args[0], state, want)
+		}
+	case "signal":
+		want := signalByName(ts, args[2])
+		if !ws.Signaled() || ws.Signal() != want {
+			ts.Fatalf("%s ended with %v, want death by signal %v", args[0], state, want)
+		}
+	}
 }
 
 // cmdSymbols checks a binary's symbol table as `go tool nm` lists it,
