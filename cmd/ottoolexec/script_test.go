@@ -349,8 +349,10 @@ func cmdSymbols(ts *testscript.TestScript, neg bool, args []string) {
 //	spans file traces N                the spans belong to exactly N traces
 //	spans file tree                    print the trace tree on stdout
 //
-// A filter is op=NAME, service=NAME, root (no parent), or key=value for a
-// tag (key!=value and !key for absence); values compare as text.
+// A filter is op=NAME, service=NAME, trace_id=HEX, span_id=HEX,
+// parent_id=HEX, root (no parent), duration>=D or duration<D (D a Go
+// duration such as 200ms), or key=value for a tag (key!=value and !key for
+// absence); values compare as text.
 func cmdSpans(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: spans file count|has|child|traces|tree ...")
@@ -443,6 +445,16 @@ func matches(ts *testscript.TestScript, s export.Span, filters []string) bool {
 			if s.ParentID != "" {
 				return false
 			}
+		case strings.HasPrefix(f, "duration>=") || strings.HasPrefix(f, "duration<"):
+			atLeast := strings.HasPrefix(f, "duration>=")
+			v := strings.TrimPrefix(strings.TrimPrefix(f, "duration>="), "duration<")
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				ts.Fatalf("bad span filter %q: %v", f, err)
+			}
+			if atLeast && s.Duration < d || !atLeast && s.Duration >= d {
+				return false
+			}
 		case strings.HasPrefix(f, "!"):
 			if _, ok := s.Tags[f[1:]]; ok {
 				return false
@@ -461,6 +473,12 @@ func matches(ts *testscript.TestScript, s export.Span, filters []string) bool {
 				got, ok = s.Operation, true
 			case "service":
 				got, ok = s.Service, true
+			case "trace_id":
+				got, ok = s.TraceID, true
+			case "span_id":
+				got, ok = s.SpanID, true
+			case "parent_id":
+				got, ok = s.ParentID, true
 			default:
 				got, ok = s.Tags[k]
 			}
