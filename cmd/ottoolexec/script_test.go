@@ -352,7 +352,9 @@ func cmdSymbols(ts *testscript.TestScript, neg bool, args []string) {
 // A filter is op=NAME, service=NAME, trace_id=HEX, span_id=HEX,
 // parent_id=HEX, root (no parent), duration>=D or duration<D (D a Go
 // duration such as 200ms), or key=value for a tag (key!=value and !key for
-// absence); values compare as text.
+// absence, key~regexp for a value matching regexp); values compare as
+// text. log:key=value and log:key~regexp match a span with a log record
+// holding such a field.
 func cmdSpans(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: spans file count|has|child|traces|tree ...")
@@ -438,6 +440,32 @@ func match(ts *testscript.TestScript, all []export.Span, filters []string) []exp
 	return out
 }
 
+// isRegexpFilter reports whether f is key~regexp.
+func isRegexpFilter(f string) bool {
+	k, _, ok := strings.Cut(f, "~")
+	return ok && !strings.ContainsAny(k, "=!")
+}
+
+// fieldMatches reports whether fields hold what cond (key=value or
+// key~regexp) asks for; filter is the whole filter, for messages.
+func fieldMatches(ts *testscript.TestScript, fields map[string]any, filter, cond string) bool {
+	if isRegexpFilter(cond) {
+		k, expr, _ := strings.Cut(cond, "~")
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			ts.Fatalf("bad span filter %q: %v", filter, err)
+		}
+		v, ok := fields[k]
+		return ok && re.MatchString(fmt.Sprint(v))
+	}
+	k, want, ok := strings.Cut(cond, "=")
+	if !ok {
+		ts.Fatalf("bad span filter %q", filter)
+	}
+	v, ok := fields[k]
+	return ok && fmt.Sprint(v) == want
+}
+
 func matches(ts *testscript.TestScript, s export.Span, filters []string) bool {
 	for _, f := range filters {
 		switch {
@@ -453,6 +481,18 @@ func matches(ts *testscript.TestScript, s export.Span, filters []string) bool {
 				ts.Fatalf("bad span filter %q: %v", f, err)
 			}
 			if atLeast && s.Duration < d || !atLeast && s.Duration >= d {
+				return false
+			}
+		case strings.HasPrefix(f, "log:"):
+			found := false
+			for _, l := range s.Logs {
+				found = found || fieldMatches(ts, l.Fields, f, strings.TrimPrefix(f, "log:"))
+			}
+			if !found {
+				return false
+			}
+		case isRegexpFilter(f):
+			if !fieldMatches(ts, s.Tags, f, f) {
 				return false
 			}
 		case strings.HasPrefix(f, "!"):
