@@ -3,6 +3,7 @@ package injector
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/ottoolexec/ottoolexec/hooks"
 	"github.com/ottoolexec/ottoolexec/injector/goflags"
@@ -77,5 +78,16 @@ func (b *build) archives() (map[string]resolve.Package, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finding ottoolexec's own executable: %w", err)
 	}
-	return b.session.Archives(self, id)
+	pkgs, err := b.session.Archives(self, id)
+	if err != nil {
+		return nil, err
+	}
+	// The test binary of a package the runtime depends on links test
+	// variants of it: the runtime must be compiled against those.
+	if tested, ok := strings.CutSuffix(os.Getenv("TOOLEXEC_IMPORTPATH"), ".test"); ok {
+		if p, ok := pkgs[tested]; ok {
+			return b.session.TestArchives(p, self, id)
+		}
+	}
+	return pkgs, nil
 }

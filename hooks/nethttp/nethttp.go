@@ -2,9 +2,11 @@
 //
 // Client: every request sent through an http.Client (http.Get,
 // http.DefaultClient, any Transport) passes through the unexported
-// function send, which gets a prologue that starts a client span, injects
-// the trace context into a copy of the request's headers, and ends the span
-// when the response body is read to the end or closed.
+// function send, which gets a prologue that starts a client span, gives the
+// request a copy of its headers with the trace context added, and ends the
+// span when the response body is read to the end or closed. The request
+// itself stays the same value, since Transport.CancelRequest and callers
+// comparing resp.Request go by its address.
 //
 // Server: every request served by an http.Server (http.ListenAndServe,
 // httptest.Server, HTTP/1 and HTTP/2) passes through serverHandler.ServeHTTP,
@@ -35,14 +37,18 @@ var Rule = &hooks.Rule{
 		{
 			Name:      "send",
 			Signature: "(ireq *Request, rt RoundTripper, deadline time.Time) (resp *Response, didTimeout func() bool, err error)",
-			Prologue:  "if __ottoolexec_clientHook != nil { if __ottoolexec_end := __ottoolexec_clientHook(&ireq, rt); __ottoolexec_end != nil { defer func() { resp, err = __ottoolexec_end(resp, err) }() } };",
+			Prologue:  "if __ottoolexec_clientHook != nil { if __ottoolexec_end := __ottoolexec_clientHook(ireq, rt); __ottoolexec_end != nil { defer func() { resp, err = __ottoolexec_end(resp, err) }() } };",
 		},
 		{
 			Recv:      "serverHandler",
 			Name:      "ServeHTTP",
 			Signature: "(rw ResponseWriter, req *Request)",
-			Prologue:  "__ottoolexec_returned := false; if __ottoolexec_serverHook != nil { if __ottoolexec_end := __ottoolexec_serverHook(&req, rw); __ottoolexec_end != nil { defer func() { __ottoolexec_end(__ottoolexec_status(rw), __ottoolexec_returned) }() } };",
-			Epilogue:  "; __ottoolexec_returned = true;",
+			// The span's context replaces req.ctx in place rather than
+			// through WithContext: the server keeps using its own request
+			// after the handler (to remove multipart temp files, say), so
+			// handing the handler a copy would change what it sees.
+			Prologue: "__ottoolexec_returned := false; if __ottoolexec_serverHook != nil { if __ottoolexec_ctx, __ottoolexec_end := __ottoolexec_serverHook(req, rw); __ottoolexec_end != nil { req.ctx = __ottoolexec_ctx; defer func() { __ottoolexec_end(__ottoolexec_status(rw), __ottoolexec_returned) }() } };",
+			Epilogue: "; __ottoolexec_returned = true;",
 		},
 		{
 			Recv:      "*ServeMux",

@@ -3,8 +3,10 @@
 //
 // os.Exit gets a prologue that calls the runtime before the process goes.
 // os/signal.Notify gets a prologue that tells the runtime which signals the
-// program handles itself: for those the runtime only flushes, for the
-// others it flushes and then lets the signal kill the process as before.
+// program handles itself, and os/signal.process one that hands each
+// arriving signal to the runtime: a signal the program handles is left to
+// it (its spans flush when it exits), any other is flushed for and then
+// raised again to kill the process as it would have.
 // Return from main.main is handled by the injector itself, which defers a
 // flush in every traced main function.
 //
@@ -53,6 +55,13 @@ var SignalRule = &hooks.Rule{
 		Name:      "Notify",
 		Signature: "(c chan<- os.Signal, sig ...os.Signal)",
 		Prologue:  "if __ottoolexec_notifyHook != nil { __ottoolexec_notifyHook(c, sig) };",
+	}, {
+		// process runs on os/signal's own goroutine for every signal a
+		// Notify asked for; the runtime acts there, so it needs no
+		// goroutine of its own (leak checkers in tests count those).
+		Name:      "process",
+		Signature: "(sig os.Signal)",
+		Prologue:  "if __ottoolexec_signalHook != nil { __ottoolexec_signalHook(sig) };",
 	}},
 	Files:   []hooks.File{{Name: "signal.go", Content: injectSignal}},
 	Runtime: []string{runtimePackage},

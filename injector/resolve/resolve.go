@@ -90,6 +90,7 @@ type Module struct {
 // Package is one compiled package of the runtime or its dependencies.
 type Package struct {
 	ImportPath string
+	Name       string
 	Export     string   // archive in the build cache
 	Imports    []string `json:",omitempty"`
 	Standard   bool     `json:",omitempty"`
@@ -242,8 +243,8 @@ func writeIfChanged(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// listArgs returns the go list arguments shared by both steps.
-func (s *Session) listArgs(extra ...string) []string {
+// listArgs returns the arguments of a nested go list of pkgs.
+func (s *Session) listArgs(pkgs []string, extra ...string) []string {
 	args := []string{"list", "-deps", "-e"}
 	args = append(args, extra...)
 	if s.modfile != "" {
@@ -253,17 +254,19 @@ func (s *Session) listArgs(extra ...string) []string {
 	if s.modDir == s.dir {
 		args = append(args, "-mod=mod") // our own module: the parent's -mod is about another one
 	}
-	return append(args, s.Packages...)
+	return append(args, pkgs...)
 }
 
 // listed is one package as go list -json prints it.
 type listed struct {
 	ImportPath string
+	Name       string
 	Export     string
 	Standard   bool
 	Imports    []string
 	Dir        string
 	GoFiles    []string
+	ForTest    string
 	Module     *struct {
 		Path, Version string
 		Replace       *struct{ Path, Version string }
@@ -314,7 +317,7 @@ func (s *Session) Versions() ([]Module, error) {
 	if readJSON(memo, &mods) == nil {
 		return mods, nil
 	}
-	pkgs, err := s.list([]string{NestedEnv + "=versions"}, s.listArgs("-json=ImportPath,Module,Error"))
+	pkgs, err := s.list([]string{NestedEnv + "=versions"}, s.listArgs(s.Packages, "-json=ImportPath,Module,Error"))
 	if err != nil {
 		return nil, err
 	}
@@ -373,6 +376,46 @@ func (s *Session) checkUserVersions(mods []Module) error {
 // and returns every package of the result by import path.
 func (s *Session) Archives(self, identity string) (map[string]Package, error) {
 	memo := filepath.Join(s.dir, "archives-"+shortHash(identity)+".json")
+	return s.archives(memo, self, identity, s.Packages, nil)
+}
+
+// TestArchives is Archives for the test binary of pkg, a package the
+// runtime itself depends on (go test net/http). That binary links test
+// variants of pkg and of every package that imports it, so the runtime's
+// packages must be compiled as such variants too, or the linker finds two
+// different net/http. The go command builds them when the test imports
+// the runtime, so a nested go list -test sees the test with one more
+// external test file, added through -overlay, that imports the runtime.
+func (s *Session) TestArchives(pkg Package, self, identity string) (map[string]Package, error) {
+	memo := filepath.Join(s.dir, "archives-test-"+shortHash(identity+"\n"+pkg.ImportPath)+".json")
+	dir := filepath.Join(s.dir, "xtest", shortHash(pkg.ImportPath))
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return nil, err
+	}
+	var src strings.Builder
+	fmt.Fprintf(&src, "package %s_test\n\nimport (\n", pkg.Name)
+	for _, p := range s.Packages {
+		fmt.Fprintf(&src, "\t_ %q\n", p)
+	}
+	src.WriteString(")\n")
+	file := filepath.Join(dir, "ottoolexec_x_test.go")
+	if err := writeIfChanged(file, []byte(src.String())); err != nil {
+		return nil, err
+	}
+	overlay := filepath.Join(dir, "overlay.json")
+	data, err := json.Marshal(map[string]map[string]string{
+		"Replace": {filepath.Join(pkg.Dir, "zz_ottoolexec_x_test.go"): file},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeIfChanged(overlay, data); err != nil {
+		return nil, err
+	}
+	return s.archives(memo, self, identity, []string{pkg.ImportPath}, []string{"-test", "-overlay=" + overlay})
+}
+
+func (s *Session) archives(memo, self, identity string, roots, extra []string) (map[string]Package, error) {
 	if pkgs, ok := readArchives(memo); ok {
 		return pkgs, nil
 	}
@@ -384,22 +427,39 @@ func (s *Session) Archives(self, identity string) (map[string]Package, error) {
 	if pkgs, ok := readArchives(memo); ok {
 		return pkgs, nil
 	}
-	out, err := s.list([]string{NestedEnv + "=" + identity},
-		s.listArgs("-export", "-toolexec="+self, "-json=ImportPath,Export,Standard,Imports,Dir,GoFiles,Error"))
+	extra = append(extra, "-export", "-toolexec="+self, "-json=ImportPath,Name,Export,Standard,Imports,Dir,GoFiles,ForTest,Error")
+	out, err := s.list([]string{NestedEnv + "=" + identity}, s.listArgs(roots, extra...))
 	if err != nil {
 		return nil, err
 	}
 	pkgs := make(map[string]Package, len(out))
 	for _, p := range out {
-		if p.ImportPath == "unsafe" || p.ImportPath == "C" {
-			continue // no archive: built into the compiler
+		if p.ImportPath == "unsafe" || p.ImportPath == "C" || strings.HasSuffix(p.ImportPath, ".test") || strings.HasSuffix(p.Name, "_test") {
+			continue // no archive (built into the compiler), or the test's own main and external test package
 		}
 		if p.Export == "" {
 			return nil, fmt.Errorf("resolving the ottoolexec runtime: go list -export gave no archive for %s", p.ImportPath)
 		}
-		pkgs[p.ImportPath] = Package{p.ImportPath, p.Export, p.Imports, p.Standard, p.Dir, p.GoFiles}
+		path := plainPath(p.ImportPath)
+		if _, seen := pkgs[path]; seen && p.ForTest == "" {
+			continue // the test variant wins over the plain package
+		}
+		imports := make([]string, len(p.Imports))
+		for i, imp := range p.Imports {
+			imports[i] = plainPath(imp)
+		}
+		pkgs[path] = Package{path, p.Name, p.Export, imports, p.Standard, p.Dir, p.GoFiles}
 	}
 	return pkgs, writeJSON(memo, pkgs)
+}
+
+// plainPath strips the test variant suffix: "net/http [net/http.test]"
+// is linked as net/http.
+func plainPath(path string) string {
+	if i := strings.Index(path, " ["); i >= 0 {
+		return path[:i]
+	}
+	return path
 }
 
 // readArchives reads a memo of Archives, which is only good while every

@@ -25,10 +25,10 @@ import (
 // match that file exactly, which TestHookTypesMatch checks.
 
 //go:linkname clientHook net/http.__ottoolexec_clientHook
-var clientHook func(req **http.Request, rt http.RoundTripper) func(*http.Response, error) (*http.Response, error)
+var clientHook func(req *http.Request, rt http.RoundTripper) func(*http.Response, error) (*http.Response, error)
 
 //go:linkname serverHook net/http.__ottoolexec_serverHook
-var serverHook func(req **http.Request, rw http.ResponseWriter) func(status int, returned bool)
+var serverHook func(req *http.Request, rw http.ResponseWriter) (context.Context, func(status int, returned bool))
 
 //go:linkname routeHook net/http.__ottoolexec_routeHook
 var routeHook func(req *http.Request, pattern string)
@@ -44,23 +44,21 @@ func init() {
 	routeHook = nameRoute
 }
 
-// startClient starts a client span for *req, replaces *req with a copy
-// that carries the span's context in its headers, and returns the function
-// that ends the span once the response is known.
-func startClient(req **http.Request, rt http.RoundTripper) (end func(*http.Response, error) (*http.Response, error)) {
+// startClient starts a client span for r, gives r a copy of its headers
+// with the span's context added, and returns the function that ends the
+// span once the response is known.
+func startClient(r *http.Request, rt http.RoundTripper) (end func(*http.Response, error) (*http.Response, error)) {
 	defer spans.Guard("net/http client")
-	r := *req
 	if r == nil || r.URL == nil || boot.IsUntraced(rt) {
 		return nil
 	}
 	tracer := spans.Tracer()
-	ctx := r.Context()
 	method := r.Method
 	if method == "" {
 		method = http.MethodGet
 	}
 	opts := []opentracing.StartSpanOption{opentracing.Tag{Key: string(spans.SpanKind), Value: "client"}}
-	if parent := opentracing.SpanFromContext(ctx); parent != nil {
+	if parent := opentracing.SpanFromContext(r.Context()); parent != nil {
 		opts = append(opts, opentracing.ChildOf(parent.Context()))
 	}
 	span := tracer.StartSpan("HTTP "+method, opts...)
@@ -69,17 +67,17 @@ func startClient(req **http.Request, rt http.RoundTripper) (end func(*http.Respo
 	spans.HTTPURL.Set(span, redactedURL(r))
 	spans.PeerAddress.Set(span, hostPort(r))
 
-	// The RoundTripper contract forbids changing the caller's request, so
-	// the headers are injected into a copy.
-	fork := r.WithContext(opentracing.ContextWithSpan(ctx, span))
-	fork.Header = r.Header.Clone()
-	if fork.Header == nil {
-		fork.Header = make(http.Header)
+	// The caller's header map may be shared with other requests, so the
+	// trace context goes into a copy. The request keeps its address:
+	// Transport.CancelRequest and resp.Request comparisons depend on it.
+	header := r.Header.Clone()
+	if header == nil {
+		header = make(http.Header)
 	}
-	if err := tracer.Inject(span.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(fork.Header)); err != nil {
+	if err := tracer.Inject(span.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(header)); err != nil {
 		span.LogFields(log.String("event", "inject failed"), log.Error(err))
 	}
-	*req = fork
+	r.Header = header
 	return func(resp *http.Response, err error) (*http.Response, error) {
 		defer spans.Guard("net/http client")
 		if err != nil {
@@ -148,14 +146,14 @@ type serverSpan struct {
 
 type serverSpanKey struct{}
 
-// startServer starts the server span for *req, continuing the caller's
-// trace when the request carries one, and puts the span in the request's
-// context, where handlers find it with opentracing.SpanFromContext.
-func startServer(req **http.Request, rw http.ResponseWriter) (end func(status int, returned bool)) {
+// startServer starts the server span for r, continuing the caller's trace
+// when the request carries one, and returns the request context with the
+// span in it (where handlers find it with opentracing.SpanFromContext) and
+// the function that ends the span.
+func startServer(r *http.Request, rw http.ResponseWriter) (ctx context.Context, end func(status int, returned bool)) {
 	defer spans.Guard("net/http server")
-	r := *req
 	if r == nil {
-		return nil
+		return nil, nil
 	}
 	tracer := spans.Tracer()
 	opts := []opentracing.StartSpanOption{opentracing.Tag{Key: string(spans.SpanKind), Value: "server"}}
@@ -172,10 +170,9 @@ func startServer(req **http.Request, rw http.ResponseWriter) (end func(status in
 	if r.RemoteAddr != "" {
 		spans.PeerAddress.Set(span, r.RemoteAddr)
 	}
-	ctx := opentracing.ContextWithSpan(r.Context(), span)
+	ctx = opentracing.ContextWithSpan(r.Context(), span)
 	ctx = context.WithValue(ctx, serverSpanKey{}, &serverSpan{span, r.Method})
-	*req = r.WithContext(ctx)
-	return func(status int, returned bool) {
+	return ctx, func(status int, returned bool) {
 		defer spans.Guard("net/http server")
 		if status != 0 {
 			spans.HTTPStatusCode.Set(span, uint16(status))

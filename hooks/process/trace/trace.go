@@ -14,19 +14,25 @@ import (
 	"github.com/ottoolexec/ottoolexec/runtime/spans"
 )
 
+// The variables are declared in os and os/signal by the files the process
+// rules add (hooks/process/inject_*.go.txt).
+
 //go:linkname exitHook os.__ottoolexec_exitHook
 var exitHook func(code int)
 
 //go:linkname notifyHook os/signal.__ottoolexec_notifyHook
 var notifyHook func(c chan<- os.Signal, sig []os.Signal)
 
+//go:linkname signalHook os/signal.__ottoolexec_signalHook
+var signalHook func(sig os.Signal)
+
 var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM}
 
 var (
 	mu      sync.Mutex
-	ours    chan os.Signal
-	handled = map[os.Signal]bool{} // signals the program asked for itself
-	all     bool                   // the program asked for every signal
+	ours    = make(chan os.Signal, 1) // never read: signals reach us through signalHook
+	handled = map[os.Signal]bool{}    // signals the program asked for itself
+	all     bool                      // the program asked for every signal
 )
 
 func init() {
@@ -35,6 +41,7 @@ func init() {
 	}
 	exitHook = func(int) { boot.Flush() }
 	notifyHook = noteNotify
+	signalHook = onSignal
 
 	var watch []os.Signal
 	for _, sig := range stopSignals {
@@ -44,21 +51,18 @@ func init() {
 			watch = append(watch, sig)
 		}
 	}
-	if len(watch) == 0 {
-		return
+	if len(watch) > 0 {
+		signal.Notify(ours, watch...)
 	}
-	ours = make(chan os.Signal, 1)
-	signal.Notify(ours, watch...)
-	go waitForSignal()
 }
 
 // noteNotify records the signals the program itself subscribes to.
 func noteNotify(c chan<- os.Signal, sig []os.Signal) {
-	mu.Lock()
-	defer mu.Unlock()
-	if ours != nil && c == (chan<- os.Signal)(ours) {
+	if c == (chan<- os.Signal)(ours) {
 		return
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(sig) == 0 {
 		all = true
 	}
@@ -67,17 +71,22 @@ func noteNotify(c chan<- os.Signal, sig []os.Signal) {
 	}
 }
 
-func waitForSignal() {
-	sig := <-ours
-	boot.Flush()
+// onSignal runs on os/signal's goroutine before the signal is delivered.
+func onSignal(sig os.Signal) {
+	defer spans.Guard("signal")
+	isStop := false
+	for _, s := range stopSignals {
+		isStop = isStop || s == sig
+	}
 	mu.Lock()
 	theirs := all || handled[sig]
 	mu.Unlock()
-	if theirs {
-		// The program shuts down its own way; its spans are flushed
-		// again when it exits.
+	if !isStop || theirs {
+		// The program shuts down its own way; its spans are flushed when
+		// it exits.
 		return
 	}
+	boot.Flush()
 	// Nobody else wanted the signal: let it do what it would have done
 	// without ottoolexec.
 	signal.Reset(sig)
