@@ -12,6 +12,9 @@
 //	ottoolexec version        print the version and the runtime's module versions
 //	ottoolexec list           list the integrations
 //	ottoolexec trace FILE...  print the traces recorded in OTTOOLEXEC_TRACE_FILE files
+//	ottoolexec pin            record the runtime's requirements and the tool in go.mod
+//	ottoolexec go build ...   run the go command with ottoolexec as its toolexec
+//	                          (after pin: go tool ottoolexec go build ./...)
 //	ottoolexec help           print this help
 package main
 
@@ -47,6 +50,12 @@ Commands:
 	ottoolexec list       list the integrations
 	ottoolexec trace FILE...
 	                      print the traces recorded in OTTOOLEXEC_TRACE_FILE files
+	ottoolexec go build|test|run|install ...
+	                      run the go command with ottoolexec as its toolexec;
+	                      after pin: go tool ottoolexec go build ./...
+	ottoolexec pin [-version v] [-notool]
+	                      record what the runtime needs (and ottoolexec as a
+	                      tool, for go tool ottoolexec) in go.mod and go.sum
 	ottoolexec help       print this help
 
 See https://github.com/ottoolexec/ottoolexec for the environment variables
@@ -70,6 +79,10 @@ func command(args []string) int {
 		err = listCmd(args[1:])
 	case "trace":
 		err = traceCmd(args[1:])
+	case "pin":
+		err = pinCmd(args[1:])
+	case "go":
+		err = goCmd(args[1:])
 	default:
 		fmt.Fprintf(os.Stderr, "ottoolexec: unknown command %q\nRun 'ottoolexec help' for usage.\n", args[0])
 		return 2

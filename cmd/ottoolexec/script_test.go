@@ -84,12 +84,13 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"spans":   cmdSpans,
-			"waitfor": cmdWaitFor,
-			"symbols": cmdSymbols,
-			"start":   cmdStart,
-			"signal":  cmdSignal,
-			"ended":   cmdEnded,
+			"spans":    cmdSpans,
+			"waitfor":  cmdWaitFor,
+			"modproxy": cmdModProxy,
+			"symbols":  cmdSymbols,
+			"start":    cmdStart,
+			"signal":   cmdSignal,
+			"ended":    cmdEnded,
 		},
 		RequireExplicitExec: true,
 	})

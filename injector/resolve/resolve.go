@@ -208,7 +208,7 @@ func (s *Session) prepareModule(gomod string) error {
 	if err := writeIfChanged(filepath.Join(s.dir, "go.mod"), userMod); err != nil {
 		return err
 	}
-	return writeIfChanged(filepath.Join(s.dir, "go.sum"), mergeSums(userSum, runtimeSum))
+	return writeIfChanged(filepath.Join(s.dir, "go.sum"), MergeSums(userSum, runtimeSum))
 }
 
 func hasVendor(gomod string) bool {
@@ -219,7 +219,8 @@ func hasVendor(gomod string) bool {
 	return err == nil
 }
 
-func mergeSums(a, b []byte) []byte {
+// MergeSums merges two go.sum texts, without duplicate lines.
+func MergeSums(a, b []byte) []byte {
 	seen := make(map[string]bool)
 	var lines []string
 	for _, line := range strings.Split(string(a)+"\n"+string(b), "\n") {
@@ -317,7 +318,11 @@ func (s *Session) Versions() ([]Module, error) {
 	if readJSON(memo, &mods) == nil {
 		return mods, nil
 	}
-	pkgs, err := s.list([]string{NestedEnv + "=versions"}, s.listArgs(s.Packages, "-json=ImportPath,Module,Error"))
+	// -mod=mod (last, so it wins over the parent's -mod): the temporary
+	// go.mod is ours to update, and when the runtime raises one of the
+	// user's versions, the update is how we learn which one, to say so.
+	args := append(s.listArgs(nil, "-json=ImportPath,Module,Error"), "-mod=mod")
+	pkgs, err := s.list([]string{NestedEnv + "=versions"}, append(args, s.Packages...))
 	if err != nil {
 		return nil, err
 	}
