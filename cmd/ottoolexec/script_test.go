@@ -87,6 +87,7 @@ func TestScripts(t *testing.T) {
 			"spans":    cmdSpans,
 			"waitfor":  cmdWaitFor,
 			"modproxy": cmdModProxy,
+			"jaeger":   cmdJaeger,
 			"symbols":  cmdSymbols,
 			"start":    cmdStart,
 			"signal":   cmdSignal,
