@@ -12,18 +12,26 @@ import (
 
 // build is what a toolexec invocation knows about the build it is part of.
 type build struct {
-	rules   []*hooks.Rule // enabled integrations
-	session *resolve.Session
+	rules      []*hooks.Rule // enabled integrations
+	session    *resolve.Session
+	parentArgs []string // the go command's command line
+	parentDir  string   // and its working directory
 }
 
 // newBuild inspects the parent go command and opens the runtime
 // resolution session for it.
 func newBuild(tool string) (*build, error) {
-	rules, err := enabledRules()
+	args, dir, err := parentCommand()
 	if err != nil {
 		return nil, err
 	}
-	args, dir, err := parentCommand()
+	return openBuild(tool, args, dir)
+}
+
+// openBuild opens the resolution session for the go command run as args
+// in dir.
+func openBuild(tool string, args []string, dir string) (*build, error) {
+	rules, err := enabledRules()
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +64,7 @@ func newBuild(tool string) (*build, error) {
 	if err := s.Open(); err != nil {
 		return nil, err
 	}
-	return &build{rules: rules, session: s}, nil
+	return &build{rules: rules, session: s, parentArgs: args, parentDir: dir}, nil
 }
 
 // identity returns the tool identity of this build.

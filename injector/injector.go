@@ -18,7 +18,6 @@
 package injector
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,6 +75,9 @@ func printVersion(tool, name string) error {
 		}
 		if id, err = b.identity(); err != nil {
 			return err
+		}
+		if name == "compile" {
+			b.startResolution(tool, id)
 		}
 	}
 	_, err = os.Stdout.WriteString(withIdentity(out, id))
@@ -160,6 +162,3 @@ func goCommand(tool string) string {
 	}
 	return "go"
 }
-
-// ErrUsage marks errors in how ottoolexec was invoked.
-var ErrUsage = errors.New("usage")

@@ -380,8 +380,17 @@ func (s *Session) checkUserVersions(mods []Module) error {
 // parent build's flags and toolexec (self, in nested mode under identity)
 // and returns every package of the result by import path.
 func (s *Session) Archives(self, identity string) (map[string]Package, error) {
-	memo := filepath.Join(s.dir, "archives-"+shortHash(identity)+".json")
-	return s.archives(memo, self, identity, s.Packages, nil)
+	return s.archives(s.archivesMemo(identity), self, identity, s.Packages, nil)
+}
+
+// HasArchives reports whether Archives would answer from its memo.
+func (s *Session) HasArchives(identity string) bool {
+	_, ok := readArchives(s.archivesMemo(identity))
+	return ok
+}
+
+func (s *Session) archivesMemo(identity string) string {
+	return filepath.Join(s.dir, "archives-"+shortHash(identity)+".json")
 }
 
 // TestArchives is Archives for the test binary of pkg, a package the
