@@ -28,17 +28,24 @@ const (
 // JSONL is a jaeger.Reporter that appends one JSON object per finished span,
 // one line each, to a file.
 //
-// Report only copies the span and queues it; one goroutine marshals and
-// writes. Each line goes out in a single write(2) on a file opened with
-// O_APPEND, so several processes may share one file without tearing lines.
+// Report only copies the span and queues it; a writer goroutine marshals and
+// writes. The writer runs only while there is something to write and exits
+// when the queue is empty, so an idle program holds no goroutine of ours
+// (test binaries that check for leaked goroutines, like the standard
+// library's, would count it). Each line goes out in a single write(2) on a
+// file opened with O_APPEND, so several processes may share one file
+// without tearing lines.
 type JSONL struct {
 	path         string
 	out          io.WriteCloser
 	queue        chan Span
 	closeTimeout time.Duration
 
-	closing   chan struct{} // closed by Close: drain what is queued and stop
-	finished  chan struct{} // closed by the writer goroutine when it is done
+	writing   atomic.Bool // a writer goroutine is draining the queue
+	writeMu   sync.Mutex  // one writer at a time: line and enc are shared
+	line      bytes.Buffer
+	enc       *json.Encoder
+	outClosed bool // under writeMu
 	closeOnce sync.Once
 	closed    atomic.Bool
 
@@ -49,8 +56,8 @@ type JSONL struct {
 	err     error // first write or close error
 }
 
-// NewJSONL opens path for appending (creating it if needed) and starts the
-// goroutine that writes to it. The error, from the open, names the path.
+// NewJSONL opens path for appending (creating it if needed). The error, from
+// the open, names the path.
 func NewJSONL(path string) (*JSONL, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
@@ -67,10 +74,9 @@ func newJSONL(path string, out io.WriteCloser, queueSize int) *JSONL {
 		out:          out,
 		queue:        make(chan Span, queueSize),
 		closeTimeout: JSONLCloseTimeout,
-		closing:      make(chan struct{}),
-		finished:     make(chan struct{}),
 	}
-	go r.run()
+	r.enc = json.NewEncoder(&r.line)
+	r.enc.SetEscapeHTML(false)
 	return r
 }
 
@@ -87,7 +93,8 @@ func (r *JSONL) Report(js *jaeger.Span) {
 	r.enqueue(FromJaeger(js))
 }
 
-// enqueue queues an already converted span, with Report's rules.
+// enqueue queues an already converted span, with Report's rules, and makes
+// sure a writer is running.
 func (r *JSONL) enqueue(s Span) {
 	if r.closed.Load() {
 		return
@@ -96,6 +103,28 @@ func (r *JSONL) enqueue(s Span) {
 	case r.queue <- s:
 	default:
 		r.dropped.Add(1)
+		return
+	}
+	if r.writing.CompareAndSwap(false, true) {
+		go r.drain()
+	}
+}
+
+// drain writes queued spans until the queue is empty, then exits.
+func (r *JSONL) drain() {
+	for {
+		select {
+		case s := <-r.queue:
+			r.write(s)
+			continue
+		default:
+		}
+		r.writing.Store(false)
+		// A span queued between the empty check and the Store found a
+		// writer still running and did not start one: take it.
+		if len(r.queue) == 0 || !r.writing.CompareAndSwap(false, true) {
+			return
+		}
 	}
 }
 
@@ -105,14 +134,32 @@ func (r *JSONL) enqueue(s Span) {
 func (r *JSONL) Close() {
 	r.closeOnce.Do(func() {
 		r.closed.Store(true)
-		close(r.closing)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case s := <-r.queue:
+					r.write(s)
+					continue
+				default:
+				}
+				break
+			}
+			r.writeMu.Lock()
+			defer r.writeMu.Unlock()
+			r.outClosed = true
+			if err := r.out.Close(); err != nil {
+				r.setErr(fmt.Errorf("close %s: %w", r.path, err))
+			}
+		}()
+		t := time.NewTimer(r.closeTimeout)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+		}
 	})
-	t := time.NewTimer(r.closeTimeout)
-	defer t.Stop()
-	select {
-	case <-r.finished:
-	case <-t.C:
-	}
 }
 
 // Dropped is the number of spans refused because the queue was full.
@@ -134,43 +181,26 @@ func (r *JSONL) Err() error {
 	return r.err
 }
 
-func (r *JSONL) run() {
-	defer close(r.finished)
-	var line bytes.Buffer
-	enc := json.NewEncoder(&line)
-	enc.SetEscapeHTML(false)
-	write := func(s Span) {
-		line.Reset()
-		if err := enc.Encode(s); err != nil { // Encode ends the line with '\n'
-			r.fail(fmt.Errorf("encode span %s of trace %s: %w", s.SpanID, s.TraceID, err))
-			return
-		}
-		// One Write, hence one write(2) on an *os.File, per line: with
-		// O_APPEND the kernel puts the whole line at the end of the file.
-		if _, err := r.out.Write(line.Bytes()); err != nil {
-			r.fail(fmt.Errorf("write %s: %w", r.path, err))
-			return
-		}
-		r.written.Add(1)
+// write marshals s and appends it to the file as one line.
+func (r *JSONL) write(s Span) {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	if r.outClosed {
+		r.dropped.Add(1) // taken off the queue just as Close closed the file
+		return
 	}
-	for {
-		select {
-		case s := <-r.queue:
-			write(s)
-		case <-r.closing:
-			for {
-				select {
-				case s := <-r.queue:
-					write(s)
-				default:
-					if err := r.out.Close(); err != nil {
-						r.setErr(fmt.Errorf("close %s: %w", r.path, err))
-					}
-					return
-				}
-			}
-		}
+	r.line.Reset()
+	if err := r.enc.Encode(s); err != nil { // Encode ends the line with '\n'
+		r.fail(fmt.Errorf("encode span %s of trace %s: %w", s.SpanID, s.TraceID, err))
+		return
 	}
+	// One Write, hence one write(2) on an *os.File, per line: with
+	// O_APPEND the kernel puts the whole line at the end of the file.
+	if _, err := r.out.Write(r.line.Bytes()); err != nil {
+		r.fail(fmt.Errorf("write %s: %w", r.path, err))
+		return
+	}
+	r.written.Add(1)
 }
 
 func (r *JSONL) fail(err error) {
