@@ -22,8 +22,11 @@ demo: build
 # real programs with the injector and check the spans they emit.
 test: vet unit scripts
 
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 vet:
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 unit:
 	$(GO) test -race -short ./...

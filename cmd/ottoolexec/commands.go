@@ -57,7 +57,7 @@ func listCmd(args []string) error {
 // every process that wrote to them.
 func traceCmd(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: ottoolexec trace file.jsonl...")
+		return fmt.Errorf("usage: ottoolexec trace FILE [FILE ...]")
 	}
 	var all []export.Span
 	for _, name := range args {
