@@ -233,15 +233,29 @@ func MergeSums(a, b []byte) []byte {
 	return []byte(strings.Join(lines, "\n") + "\n")
 }
 
+// writeIfChanged replaces path with data through a rename, unless it holds
+// data already. Concurrent toolexec processes of one build call it for the
+// same files, so each writes its own temporary file.
 func writeIfChanged(path string, data []byte) error {
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
 		return nil
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o666); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-")
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	return os.Rename(tmp, path)
+	_, err = f.Write(data)
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // listArgs returns the arguments of a nested go list of pkgs.
