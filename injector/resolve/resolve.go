@@ -119,6 +119,11 @@ func (s *Session) Open() error {
 	}
 	s.key = hex.EncodeToString(h.Sum(nil))[:32]
 	s.dir = filepath.Join(s.CacheDir, "resolve", s.key)
+	if _, err := os.Stat(s.dir); err == nil {
+		touch(s.dir)
+	} else {
+		trim(filepath.Dir(s.dir))
+	}
 	return s.prepareModule(gomod)
 }
 
