@@ -117,5 +117,29 @@ func Parse(args []string) (Flags, error) {
 			f.Repeat = append(f.Repeat, "-"+name+"="+value)
 		}
 	}
-	return f, nil
+	return f.withoutImplicitCover(), nil
+}
+
+// withoutImplicitCover drops -cover and -covermode when no -coverpkg names
+// the packages to cover. The parent then covers its own main module's
+// packages (go build) or the packages under test (go test); a nested
+// build must cover none of the packages it compiles, or the runtime's
+// packages, which it names on its command line, would be covered and show
+// up in the user's profiles.
+func (f Flags) withoutImplicitCover() Flags {
+	hasPkg := false
+	for _, r := range f.Repeat {
+		hasPkg = hasPkg || strings.HasPrefix(r, "-coverpkg=")
+	}
+	if hasPkg {
+		return f
+	}
+	var kept []string
+	for _, r := range f.Repeat {
+		if r != "-cover" && !strings.HasPrefix(r, "-cover=") && !strings.HasPrefix(r, "-covermode=") {
+			kept = append(kept, r)
+		}
+	}
+	f.Repeat = kept
+	return f
 }

@@ -13,7 +13,8 @@ func TestParse(t *testing.T) {
 	}{
 		{[]string{"go", "build", "-toolexec=ottoolexec", "-o", "out", "."}, nil, ""},
 		{[]string{"go", "build", "-race", "-tags", "a,b", "-trimpath", "-mod=mod", "./cmd/x"}, []string{"-race", "-tags=a,b", "-trimpath", "-mod=mod"}, "mod"},
-		{[]string{"go", "run", "-cover", "./cmd/x", "-race", "-tags", "x"}, []string{"-cover"}, ""},
+		{[]string{"go", "run", "-cover", "./cmd/x", "-race", "-tags", "x"}, nil, ""},
+		{[]string{"go", "test", "-cover", "-covermode=atomic", "-race", "."}, []string{"-race"}, ""},
 		{[]string{"go", "test", "-run", "TestX", "./...", "-count=1", "-race", "-v", "-args", "-tags=no"}, []string{"-race"}, ""},
 		{[]string{"go", "test", "-test.run", "-race", "."}, nil, ""},
 		{[]string{"go", "install", "--gcflags=all=-N -l", "-buildmode", "pie", "x@v1"}, []string{"-gcflags=all=-N -l", "-buildmode=pie"}, ""},

@@ -174,6 +174,9 @@ func startServer(r *http.Request, rw http.ResponseWriter) (ctx context.Context, 
 	ctx = context.WithValue(ctx, serverSpanKey{}, &serverSpan{span, r.Method})
 	return ctx, func(status int, returned bool) {
 		defer spans.Guard("net/http server")
+		if status == 0 && returned {
+			status = http.StatusOK // what the server sends for a handler that wrote nothing
+		}
 		if status != 0 {
 			spans.HTTPStatusCode.Set(span, uint16(status))
 		}
