@@ -99,7 +99,7 @@ func (c *compilation) applyRule(r *hooks.Rule) error {
 	if err != nil {
 		return err
 	}
-	changed, err := splice.Apply(srcs, r.Funcs)
+	changed, err := splice.Apply(srcs, r.Funcs, r.Fields...)
 	if err != nil {
 		return err
 	}
@@ -259,7 +259,7 @@ func fits(r *hooks.Rule, archives map[string]resolve.Package) (bool, error) {
 		}
 		srcs = append(srcs, splice.Source{Path: path, Data: data})
 	}
-	_, err := splice.Apply(srcs, r.Funcs)
+	_, err := splice.Apply(srcs, r.Funcs, r.Fields...)
 	var misfit *splice.MisfitError
 	if errors.As(err, &misfit) {
 		return false, nil

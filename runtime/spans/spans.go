@@ -53,3 +53,15 @@ func Guard(where string) {
 func Panics() int64 {
 	return panics.Load()
 }
+
+// ListEnv reads a comma-separated list from the environment variable key,
+// without empty items.
+func ListEnv(key string) []string {
+	var out []string
+	for _, item := range strings.Split(os.Getenv(key), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
