@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/injector/directive"
 	"github.com/ottoolexec/ottoolexec/injector/goflags"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
 )
@@ -53,12 +54,14 @@ func openBuild(tool string, args []string, dir string) (*build, error) {
 		return nil, err
 	}
 	s := &resolve.Session{
-		GoCmd:    goCmd,
-		Dir:      dir,
-		Env:      env,
-		Flags:    flags,
-		SelfID:   self,
-		Packages: runtimePackages(rules),
+		GoCmd:  goCmd,
+		Dir:    dir,
+		Env:    env,
+		Flags:  flags,
+		SelfID: self,
+		// Everything spliced code may import: what main packages import,
+		// and what //ottrace:span directives in any package call.
+		Packages: append(runtimePackages(rules), directive.RuntimePackage),
 		CacheDir: cache,
 	}
 	if err := s.Open(); err != nil {

@@ -8,36 +8,47 @@ import (
 	"strings"
 
 	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/injector/directive"
 	"github.com/ottoolexec/ottoolexec/injector/importcfg"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
 	"github.com/ottoolexec/ottoolexec/injector/splice"
 )
 
-// compile handles one compiler invocation. Packages no rule targets, and
-// that are not main packages, go straight to the compiler unparsed.
+// compile handles one compiler invocation. Packages that no rule targets,
+// that are not main packages and that carry no //ottrace:span directive go
+// straight to the compiler; their source is not even parsed (the directive
+// check reads the files of non-standard packages, but parses none without
+// the directive).
 func compile(tool string, rawArgs []string) error {
 	args := toolArgs(rawArgs)
 	pkgPath, _ := args.flag("p")
-	isMain := pkgPath == "main" && nestedIdentity() == ""
+	nested := nestedIdentity() != ""
+	rules, err := enabledRules()
+	if err != nil {
+		return err
+	}
 	var targeting []*hooks.Rule
-	if pkgPath != "" {
-		rules, err := enabledRules()
-		if err != nil {
-			return err
-		}
-		for _, r := range rules {
-			if r.Package == pkgPath {
-				targeting = append(targeting, r)
-			}
+	for _, r := range rules {
+		if pkgPath != "" && r.Package == pkgPath {
+			targeting = append(targeting, r)
 		}
 	}
-	if len(targeting) == 0 && !isMain {
+	isMain := pkgPath == "main" && !nested
+	userCode := !nested && pkgPath != "" && !args.has("-std")
+	if len(targeting) == 0 && !isMain && !userCode {
 		return run(tool, rawArgs)
 	}
 
-	args, err := expandResponseFiles(rawArgs)
+	args, err = expandResponseFiles(rawArgs)
 	if err != nil {
 		return err
+	}
+	c := &compilation{pkgPath: pkgPath, args: args, first: args.goFiles()}
+	if len(targeting) == 0 && !isMain {
+		srcs, err := c.sources()
+		if err != nil || !directive.Has(srcs) {
+			return run(tool, rawArgs) // the compiler reports unreadable files
+		}
 	}
 	out, _ := args.flag("o")
 	if out == "" {
@@ -45,11 +56,10 @@ func compile(tool string, rawArgs []string) error {
 	}
 	// Spliced files go to the package's own work directory, which the go
 	// command removes after the build: nothing is left behind.
-	workDir := filepath.Join(filepath.Dir(out), "ottoolexec")
-	if err := os.MkdirAll(workDir, 0o777); err != nil {
+	c.workDir = filepath.Join(filepath.Dir(out), "ottoolexec")
+	if err := os.MkdirAll(c.workDir, 0o777); err != nil {
 		return fmt.Errorf("compile of %s: %w", pkgPath, err)
 	}
-	c := &compilation{pkgPath: pkgPath, args: args, first: args.goFiles(), workDir: workDir}
 	for _, r := range targeting {
 		if err := c.applyRule(r); err != nil {
 			var misfit *splice.MisfitError
@@ -59,15 +69,23 @@ func compile(tool string, rawArgs []string) error {
 			fmt.Fprintf(os.Stderr, "ottoolexec: %s: %v; building it without the %s integration\n", pkgPath, err, r.Name)
 		}
 	}
-	if isMain {
-		if err := c.instrumentMain(tool); err != nil {
-			var syntax *splice.SyntaxError
-			if errors.As(err, &syntax) {
-				// Let the compiler report the user's mistake its own way.
-				return run(tool, rawArgs)
-			}
-			return fmt.Errorf("instrumenting main package: %w", err)
-		}
+	err = c.applyDirectives(userCode)
+	if err == nil && isMain {
+		err = c.instrumentMain(tool)
+	}
+	if err == nil {
+		err = c.addImports(tool)
+	}
+	var syntax *splice.SyntaxError
+	var misuse *directive.Error
+	switch {
+	case errors.As(err, &syntax):
+		// Let the compiler report the user's mistake its own way.
+		return run(tool, rawArgs)
+	case errors.As(err, &misuse):
+		return err // file:line: what is wrong
+	case err != nil:
+		return fmt.Errorf("instrumenting %s: %w", pkgPath, err)
 	}
 	return run(tool, c.args)
 }
@@ -76,8 +94,76 @@ func compile(tool string, rawArgs []string) error {
 type compilation struct {
 	pkgPath string
 	args    toolArgs
-	first   int    // index of the first .go file in args
-	workDir string // where rewritten and added files go
+	first   int      // index of the first .go file in args
+	workDir string   // where rewritten and added files go
+	imports []string // runtime packages the rewritten code imports
+	build   *build   // the resolution, once needed
+}
+
+// buildInfo opens the build's runtime resolution on first use.
+func (c *compilation) buildInfo(tool string) (*build, error) {
+	if c.build == nil {
+		b, err := newBuild(tool)
+		if err != nil {
+			return nil, err
+		}
+		c.build = b
+	}
+	return c.build, nil
+}
+
+// applyDirectives wraps the functions marked //ottrace:span.
+func (c *compilation) applyDirectives(userCode bool) error {
+	if !userCode {
+		return nil
+	}
+	srcs, err := c.sources()
+	if err != nil {
+		return err
+	}
+	changed, err := directive.Apply(srcs)
+	if err != nil || len(changed) == 0 {
+		return err
+	}
+	c.imports = append(c.imports, directive.RuntimePackage)
+	return c.replaceFiles(changed)
+}
+
+// addImports puts the archives of the runtime packages the rewritten code
+// imports into the compile's import config.
+func (c *compilation) addImports(tool string) error {
+	if len(c.imports) == 0 {
+		return nil
+	}
+	b, err := c.buildInfo(tool)
+	if err != nil {
+		return err
+	}
+	archives, err := b.archives()
+	if err != nil {
+		return err
+	}
+	cfgPath, cfgIndex := c.args.flag("importcfg")
+	if cfgIndex < 0 {
+		return fmt.Errorf("no -importcfg flag")
+	}
+	cfg, err := importcfg.Read(cfgPath)
+	if err != nil {
+		return err
+	}
+	for _, p := range c.imports {
+		a, ok := archives[p]
+		if !ok {
+			return fmt.Errorf("the resolved runtime has no package %s", p)
+		}
+		cfg.AddPackageFile(p, a.Export)
+	}
+	newCfg := filepath.Join(c.workDir, "importcfg")
+	if err := cfg.Write(newCfg); err != nil {
+		return err
+	}
+	c.args.setFlag("importcfg", cfgIndex, newCfg)
+	return nil
 }
 
 // sources reads the package's Go files.
@@ -142,8 +228,7 @@ func (c *compilation) addFile(name string, data []byte) error {
 }
 
 // instrumentMain makes a main package start the runtime: a file that
-// imports it, a deferred flush in main.main, and the runtime's archives in
-// the import config.
+// imports it and a deferred flush in main.main.
 func (c *compilation) instrumentMain(tool string) error {
 	srcs, err := c.sources()
 	if err != nil {
@@ -159,8 +244,7 @@ func (c *compilation) instrumentMain(tool string) error {
 	if err != nil {
 		return err
 	}
-
-	b, err := newBuild(tool)
+	b, err := c.buildInfo(tool)
 	if err != nil {
 		return err
 	}
@@ -172,25 +256,10 @@ func (c *compilation) instrumentMain(tool string) error {
 	if err != nil {
 		return err
 	}
-	cfgPath, cfgIndex := c.args.flag("importcfg")
-	if cfgIndex < 0 {
-		return fmt.Errorf("no -importcfg flag")
-	}
-	cfg, err := importcfg.Read(cfgPath)
-	if err != nil {
-		return err
-	}
-	for _, p := range imports {
-		cfg.AddPackageFile(p, archives[p].Export)
-	}
-	newCfg := filepath.Join(c.workDir, "importcfg")
-	if err := cfg.Write(newCfg); err != nil {
-		return err
-	}
-	c.args.setFlag("importcfg", cfgIndex, newCfg)
 	if err := c.replaceFiles(changed); err != nil {
 		return err
 	}
+	c.imports = append(c.imports, imports...)
 	return c.addFile("main.go", mainFile(imports))
 }
 

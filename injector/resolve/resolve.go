@@ -92,7 +92,7 @@ type Package struct {
 	ImportPath string
 	Name       string
 	Export     string   // archive in the build cache
-	Imports    []string `json:",omitempty"`
+	Deps       []string `json:",omitempty"` // every dependency, implicit ones (runtime/cgo) included
 	Standard   bool     `json:",omitempty"`
 	Dir        string   // source directory
 	GoFiles    []string `json:",omitempty"`
@@ -283,7 +283,7 @@ type listed struct {
 	Name       string
 	Export     string
 	Standard   bool
-	Imports    []string
+	Deps       []string
 	Dir        string
 	GoFiles    []string
 	ForTest    string
@@ -460,7 +460,7 @@ func (s *Session) archives(memo, self, identity string, roots, extra []string) (
 	if pkgs, ok := readArchives(memo); ok {
 		return pkgs, nil
 	}
-	extra = append(extra, "-export", "-toolexec="+self, "-json=ImportPath,Name,Export,Standard,Imports,Dir,GoFiles,ForTest,Error")
+	extra = append(extra, "-export", "-toolexec="+self, "-json=ImportPath,Name,Export,Standard,Deps,Dir,GoFiles,ForTest,Error")
 	out, err := s.list([]string{NestedEnv + "=" + identity}, s.listArgs(roots, extra...))
 	if err != nil {
 		return nil, err
@@ -477,11 +477,11 @@ func (s *Session) archives(memo, self, identity string, roots, extra []string) (
 		if _, seen := pkgs[path]; seen && p.ForTest == "" {
 			continue // the test variant wins over the plain package
 		}
-		imports := make([]string, len(p.Imports))
-		for i, imp := range p.Imports {
-			imports[i] = plainPath(imp)
+		deps := make([]string, len(p.Deps))
+		for i, dep := range p.Deps {
+			deps[i] = plainPath(dep)
 		}
-		pkgs[path] = Package{path, p.Name, p.Export, imports, p.Standard, p.Dir, p.GoFiles}
+		pkgs[path] = Package{path, p.Name, p.Export, deps, p.Standard, p.Dir, p.GoFiles}
 	}
 	return pkgs, writeJSON(memo, pkgs)
 }

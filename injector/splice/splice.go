@@ -124,10 +124,7 @@ func Apply(srcs []Source, funcs []hooks.Func, fields ...hooks.Field) (map[string
 		if len(sites) == 0 && len(structs) == 0 {
 			continue
 		}
-		buf := edit.NewBuffer(src.Data)
-		// The first line names the original file, so positions before any
-		// line directive of the file's own are reported against it.
-		buf.Insert(0, "//line "+src.Path+":1:1\n")
+		buf := NewBuffer(src)
 		tf := fset.File(file.Pos())
 		for _, s := range sites {
 			body := s.decl.Body
@@ -178,6 +175,15 @@ type structSite struct {
 	st    *ast.StructType
 }
 
+// NewBuffer returns an edit buffer for src whose output starts with a line
+// directive naming the original file, so that positions before any line
+// directive of the file's own are reported against it.
+func NewBuffer(src Source) *edit.Buffer {
+	buf := edit.NewBuffer(src.Data)
+	buf.Insert(0, "//line "+src.Path+":1:1\n")
+	return buf
+}
+
 // mentionsType is mentionsAny for struct types.
 func mentionsType(data []byte, fields []hooks.Field, found map[int]bool) bool {
 	for i, f := range fields {
@@ -199,9 +205,13 @@ func mentionsAny(data []byte, funcs []hooks.Func, found map[int]bool) bool {
 	return false
 }
 
-// restore returns a /*line*/ directive that gives the text following it
+// Restore returns a /*line*/ directive that gives the text following it
 // the position pos had in the original file (after the file's own line
-// directives, as in cgo output).
+// directives, as in cgo output). Insert it right after inserted text.
+func Restore(fset *token.FileSet, pos token.Pos) string {
+	return restore(fset, pos)
+}
+
 func restore(fset *token.FileSet, pos token.Pos) string {
 	p := fset.Position(pos)
 	return fmt.Sprintf("/*line %s:%d:%d*/", p.Filename, p.Line, p.Column)
