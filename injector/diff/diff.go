@@ -29,14 +29,11 @@ func Unified(oldName, newName string, old, new []byte, context int) []byte {
 		context = 0
 	}
 	oldLines, newLines := splitLines(old), splitLines(new)
-	changes := compareLines(oldLines, newLines)
-	if len(changes) == 0 {
-		return nil
-	}
+	changes := compareLines(oldLines, newLines) // not empty: the texts differ
 
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "--- %s\n+++ %s\n", oldName, newName)
-	for _, h := range groupHunks(changes, context, len(oldLines), len(newLines)) {
+	for _, h := range groupHunks(changes, context, len(oldLines)) {
 		fmt.Fprintf(&out, "@@ -%s +%s @@\n", hunkRange(h.oldStart, h.oldEnd), hunkRange(h.newStart, h.newEnd))
 		o, n := h.oldStart, h.newStart
 		for _, c := range h.changes {
@@ -110,7 +107,7 @@ type hunk struct {
 
 // groupHunks merges changes separated by at most 2*context unchanged lines
 // into one hunk, since their context would otherwise overlap.
-func groupHunks(changes []change, context, oldLen, newLen int) []hunk {
+func groupHunks(changes []change, context, oldLen int) []hunk {
 	var hunks []hunk
 	for i := 0; i < len(changes); {
 		j := i + 1
@@ -119,7 +116,7 @@ func groupHunks(changes []change, context, oldLen, newLen int) []hunk {
 		}
 		first, last := changes[i], changes[j-1]
 		before := min(context, first.oldStart)    // unchanged lines before first, equal in both files
-		after := min(context, oldLen-last.oldEnd) // and after last
+		after := min(context, oldLen-last.oldEnd) // and after last, equal too
 		hunks = append(hunks, hunk{
 			oldStart: first.oldStart - before, oldEnd: last.oldEnd + after,
 			newStart: first.newStart - before, newEnd: last.newEnd + after,
@@ -127,7 +124,6 @@ func groupHunks(changes []change, context, oldLen, newLen int) []hunk {
 		})
 		i = j
 	}
-	_ = newLen // the unchanged tail has the same length in both files
 	return hunks
 }
 
@@ -149,27 +145,62 @@ func compareLines(old, new [][]byte) []change {
 		}
 		return out
 	}
-	s := &search{a: number(old), b: number(new)}
-	s.deleted = make([]bool, len(s.a))
-	s.inserted = make([]bool, len(s.b))
-	// Furthest-reaching arrays, indexed by diagonal offset; sized for the
-	// largest subproblem (the whole), and reused by every smaller one.
+	oldIDs, newIDs := number(old), number(new)
+
+	// A line found in only one file is an edit whatever the alignment.
+	// Leaving such lines out of the search keeps a rewritten region from
+	// costing the square of its length; the search runs on the rest, and
+	// positions in it map back through oldAt and newAt.
+	inOld, inNew := make([]bool, len(ids)), make([]bool, len(ids))
+	for _, id := range oldIDs {
+		inOld[id] = true
+	}
+	for _, id := range newIDs {
+		inNew[id] = true
+	}
+	deleted, inserted := make([]bool, len(old)), make([]bool, len(new))
+	s := &search{}
+	var oldAt, newAt []int
+	for i, id := range oldIDs {
+		if inNew[id] {
+			s.a, oldAt = append(s.a, id), append(oldAt, i)
+		} else {
+			deleted[i] = true
+		}
+	}
+	for j, id := range newIDs {
+		if inOld[id] {
+			s.b, newAt = append(s.b, id), append(newAt, j)
+		} else {
+			inserted[j] = true
+		}
+	}
+	s.deleted, s.inserted = make([]bool, len(s.a)), make([]bool, len(s.b))
+	// Furthest-reaching arrays, indexed by diagonal plus an offset; sized
+	// for the largest subproblem (the whole), and reused by every smaller
+	// one.
 	size := len(s.a) + len(s.b) + 3
-	s.forward, s.backward = make([]int, 2*size), make([]int, 2*size)
+	s.forward, s.backward = make([]int, size), make([]int, size)
 	s.compare(0, len(s.a), 0, len(s.b))
+	for i, d := range s.deleted {
+		deleted[oldAt[i]] = d
+	}
+	for j, d := range s.inserted {
+		inserted[newAt[j]] = d
+	}
 
 	var changes []change
 	i, j := 0, 0
-	for i < len(s.a) || j < len(s.b) {
-		if i < len(s.a) && j < len(s.b) && !s.deleted[i] && !s.inserted[j] {
+	for i < len(old) || j < len(new) {
+		if i < len(old) && j < len(new) && !deleted[i] && !inserted[j] {
 			i, j = i+1, j+1
 			continue
 		}
 		c := change{oldStart: i, newStart: j}
-		for i < len(s.a) && s.deleted[i] {
+		for i < len(old) && deleted[i] {
 			i++
 		}
-		for j < len(s.b) && s.inserted[j] {
+		for j < len(new) && inserted[j] {
 			j++
 		}
 		c.oldEnd, c.newEnd = i, j
@@ -242,9 +273,16 @@ func (s *search) split(aLo, aHi, bLo, bHi int) (int, int) {
 	a, b := s.a[aLo:aHi], s.b[bLo:bHi]
 
 	// Diagonals outside [-m, n] hold no point of the grid: both searches
-	// stay within them. kMin..kMax is the range a search has reached so
-	// far; the spare entries just outside it hold values that can never
-	// win, so that the edges need no special case.
+	// stay within them. fMin..fMax and bMin..bMax are the ranges the
+	// searches have reached so far; the spare entries just outside them
+	// hold values that can never win, so that the edges need no special
+	// case.
+	//
+	// A furthest point can still lie off the grid (a step down from the
+	// last line of b, say), but never where the searches first meet: such
+	// a point spends at least two edits more than the path along the
+	// grid's edge, so the meeting on the grid comes first. The meeting
+	// point is then on a shortest path, hence on the grid.
 	fMin, fMax := 0, 0
 	bMin, bMax := delta, delta
 	forward[off] = 0
