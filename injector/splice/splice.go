@@ -180,7 +180,10 @@ type structSite struct {
 // directive of the file's own are reported against it.
 func NewBuffer(src Source) *edit.Buffer {
 	buf := edit.NewBuffer(src.Data)
-	buf.Insert(0, "//line "+src.Path+":1:1\n")
+	header := "//line " + src.Path + ":1:1\n"
+	if !bytes.HasPrefix(src.Data, []byte(header)) { // spliced before
+		buf.Insert(0, header)
+	}
 	return buf
 }
 
