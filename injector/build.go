@@ -63,6 +63,9 @@ func openBuild(tool string, args []string, dir string) (*build, error) {
 		// and what //ottrace:span directives in any package call.
 		Packages: append(runtimePackages(rules), directive.RuntimePackage),
 		CacheDir: cache,
+		// The nested build splices exactly the parent's selection, even
+		// where it would not find the parent's ottoolexec.yaml.
+		Environ: []string{"OTTOOLEXEC_DISABLE=", "OTTOOLEXEC_INTEGRATIONS=" + ruleNames(rules)},
 	}
 	if err := s.Open(); err != nil {
 		return nil, err
@@ -101,4 +104,13 @@ func (b *build) archives() (map[string]resolve.Package, error) {
 		}
 	}
 	return pkgs, nil
+}
+
+// ruleNames lists the names of rules, comma-separated.
+func ruleNames(rules []*hooks.Rule) string {
+	var names []string
+	for _, r := range rules {
+		names = append(names, r.Name)
+	}
+	return strings.Join(names, ",")
 }

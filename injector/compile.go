@@ -22,14 +22,16 @@ func compile(tool string, rawArgs []string) error {
 	args := toolArgs(rawArgs)
 	pkgPath, _ := args.flag("p")
 	nested := nestedIdentity() != ""
-	rules, err := enabledRules()
-	if err != nil {
-		return err
-	}
 	var targeting []*hooks.Rule
-	for _, r := range rules {
-		if pkgPath != "" && r.Package == pkgPath {
-			targeting = append(targeting, r)
+	if targeted(pkgPath) {
+		rules, err := enabledRules()
+		if err != nil {
+			return err
+		}
+		for _, r := range rules {
+			if r.Package == pkgPath {
+				targeting = append(targeting, r)
+			}
 		}
 	}
 	isMain := pkgPath == "main" && !nested
@@ -38,7 +40,7 @@ func compile(tool string, rawArgs []string) error {
 		return run(tool, rawArgs)
 	}
 
-	args, err = expandResponseFiles(rawArgs)
+	args, err := expandResponseFiles(rawArgs)
 	if err != nil {
 		return err
 	}

@@ -75,6 +75,7 @@ type Session struct {
 	SelfID   string        // ottoolexec's own identity
 	Packages []string      // runtime packages to resolve
 	CacheDir string        // ottoolexec's cache directory
+	Environ  []string      // extra environment for nested go commands
 
 	key     string // what the answers depend on
 	dir     string // CacheDir/resolve/key
@@ -298,7 +299,7 @@ type listed struct {
 func (s *Session) list(env []string, args []string) ([]listed, error) {
 	cmd := exec.Command(s.GoCmd, args...)
 	cmd.Dir = s.modDir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), s.Environ...), env...)
 	out, err := output(cmd)
 	if err != nil {
 		return nil, err
