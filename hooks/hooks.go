@@ -27,6 +27,11 @@ type Rule struct {
 	Package string
 	// Std reports whether Package belongs to the standard library.
 	Std bool
+	// Tested lists the versions the rule is tested with: Go releases for
+	// standard library targets, module versions otherwise. Other versions
+	// are instrumented when their source has the shape the rule expects,
+	// and left alone with a note when not.
+	Tested []string
 	// Funcs are the functions of Package that get spliced code.
 	Funcs []Func
 	// Fields are added to struct types of Package.

@@ -31,6 +31,7 @@ var Rule = &hooks.Rule{
 	Doc:     "goroutine-local current span, inherited by child goroutines",
 	Package: "runtime",
 	Std:     true,
+	Tested:  []string{"go1.26.8"},
 	Fields:  []hooks.Field{{Type: "g", Decl: "__ottoolexec_gls unsafe.Pointer"}},
 	Funcs: []hooks.Func{
 		{
