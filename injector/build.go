@@ -13,10 +13,8 @@ import (
 
 // build is what a toolexec invocation knows about the build it is part of.
 type build struct {
-	rules      []*hooks.Rule // enabled integrations
-	session    *resolve.Session
-	parentArgs []string // the go command's command line
-	parentDir  string   // and its working directory
+	rules   []*hooks.Rule // enabled integrations
+	session *resolve.Session
 }
 
 // newBuild inspects the parent go command and opens the runtime
@@ -70,7 +68,7 @@ func openBuild(tool string, args []string, dir string) (*build, error) {
 	if err := s.Open(); err != nil {
 		return nil, err
 	}
-	return &build{rules: rules, session: s, parentArgs: args, parentDir: dir}, nil
+	return &build{rules: rules, session: s}, nil
 }
 
 // identity returns the tool identity of this build.
@@ -113,4 +111,20 @@ func ruleNames(rules []*hooks.Rule) string {
 		names = append(names, r.Name)
 	}
 	return strings.Join(names, ",")
+}
+
+// mainImports returns the runtime packages a traced main imports in this
+// build (see mainImports), memoised: checking which rules fit parses parts
+// of the standard library, which every link would otherwise repeat.
+func (b *build) mainImports(archives map[string]resolve.Package) ([]string, error) {
+	id, err := b.identity()
+	if err != nil {
+		return nil, err
+	}
+	var imports []string
+	err = b.session.Memo("imports-"+resolve.ShortHash(id), &imports, func() error {
+		imports, err = mainImports(b.rules, archives)
+		return err
+	})
+	return imports, err
 }

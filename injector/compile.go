@@ -98,7 +98,7 @@ func (c *compilation) instrument(targeting []*hooks.Rule, isMain, userCode bool)
 		if err != nil {
 			return err
 		}
-		imports, err := mainImports(c.build.rules, archives)
+		imports, err := c.build.mainImports(archives)
 		if err != nil {
 			return err
 		}

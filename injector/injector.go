@@ -78,9 +78,6 @@ func printVersion(tool, name string) error {
 		if id, err = b.identity(); err != nil {
 			return err
 		}
-		if name == "compile" {
-			b.startResolution(tool, id)
-		}
 	}
 	_, err = os.Stdout.WriteString(withIdentity(out, id))
 	return err

@@ -34,7 +34,7 @@ func link(tool string, rawArgs []string) error {
 	if err != nil {
 		return err
 	}
-	roots, err := mainImports(b.rules, archives)
+	roots, err := b.mainImports(archives)
 	if err != nil {
 		return err
 	}

@@ -35,13 +35,6 @@ func main() {
 		}
 		return
 	}
-	if len(args) > 0 && args[0] == injector.ResolveCommand {
-		// Started by a toolexec invocation; nobody reads its output.
-		if err := injector.Resolve(args[1:]); err != nil {
-			os.Exit(1)
-		}
-		return
-	}
 	os.Exit(command(args))
 }
 

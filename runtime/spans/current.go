@@ -110,7 +110,7 @@ func SetResponseHook(h ResponseHook) {
 // recovered like any fault in tracing code.
 func CallResponseHook(span opentracing.Span, resp *http.Response) {
 	if h := responseHook.Load(); h != nil {
-		defer Guard("response hook")
+		defer Guard("HTTP response")
 		(*h)(span, resp)
 	}
 }
