@@ -27,8 +27,15 @@ type Rule struct {
 	Package string
 	// Std reports whether Package belongs to the standard library.
 	Std bool
+	// Tested lists the versions the rule is tested with: Go releases for
+	// standard library targets, module versions otherwise. Other versions
+	// are instrumented when their source has the shape the rule expects,
+	// and left alone with a note when not.
+	Tested []string
 	// Funcs are the functions of Package that get spliced code.
 	Funcs []Func
+	// Fields are added to struct types of Package.
+	Fields []Field
 	// Files are added to the compilation of Package.
 	Files []File
 	// Runtime lists the runtime packages that every traced main package
@@ -57,6 +64,17 @@ type Func struct {
 	// only allowed in functions without results and without return
 	// statements, where it runs exactly when the body completes normally.
 	Epilogue string
+	// BeforeReturn, if set, is inserted in front of every return statement
+	// of the body (not of nested function literals), on the same line.
+	BeforeReturn string
+}
+
+// Field is a field appended to a struct type, after its last field, so
+// that the offsets of existing fields (which assembly code may use) stay
+// the same.
+type Field struct {
+	Type string // name of the struct type
+	Decl string // the field declaration: "name Type"
 }
 
 // File is a source file added to the target package's compilation.

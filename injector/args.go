@@ -73,3 +73,13 @@ func (a toolArgs) goFiles() int {
 	}
 	return i
 }
+
+// has reports whether the boolean flag (as "-std") is present.
+func (a toolArgs) has(flag string) bool {
+	for _, arg := range a {
+		if arg == flag || arg == flag+"=true" {
+			return true
+		}
+	}
+	return false
+}

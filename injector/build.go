@@ -6,16 +6,15 @@ import (
 	"strings"
 
 	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/injector/directive"
 	"github.com/ottoolexec/ottoolexec/injector/goflags"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
 )
 
 // build is what a toolexec invocation knows about the build it is part of.
 type build struct {
-	rules      []*hooks.Rule // enabled integrations
-	session    *resolve.Session
-	parentArgs []string // the go command's command line
-	parentDir  string   // and its working directory
+	rules   []*hooks.Rule // enabled integrations
+	session *resolve.Session
 }
 
 // newBuild inspects the parent go command and opens the runtime
@@ -53,18 +52,23 @@ func openBuild(tool string, args []string, dir string) (*build, error) {
 		return nil, err
 	}
 	s := &resolve.Session{
-		GoCmd:    goCmd,
-		Dir:      dir,
-		Env:      env,
-		Flags:    flags,
-		SelfID:   self,
-		Packages: runtimePackages(rules),
+		GoCmd:  goCmd,
+		Dir:    dir,
+		Env:    env,
+		Flags:  flags,
+		SelfID: self,
+		// Everything spliced code may import: what main packages import,
+		// and what //ottrace:span directives in any package call.
+		Packages: append(runtimePackages(rules), directive.RuntimePackage),
 		CacheDir: cache,
+		// The nested build splices exactly the parent's selection, even
+		// where it would not find the parent's ottoolexec.yaml.
+		Environ: []string{"OTTOOLEXEC_DISABLE=", "OTTOOLEXEC_INTEGRATIONS=" + ruleNames(rules)},
 	}
 	if err := s.Open(); err != nil {
 		return nil, err
 	}
-	return &build{rules: rules, session: s, parentArgs: args, parentDir: dir}, nil
+	return &build{rules: rules, session: s}, nil
 }
 
 // identity returns the tool identity of this build.
@@ -98,4 +102,29 @@ func (b *build) archives() (map[string]resolve.Package, error) {
 		}
 	}
 	return pkgs, nil
+}
+
+// ruleNames lists the names of rules, comma-separated.
+func ruleNames(rules []*hooks.Rule) string {
+	var names []string
+	for _, r := range rules {
+		names = append(names, r.Name)
+	}
+	return strings.Join(names, ",")
+}
+
+// mainImports returns the runtime packages a traced main imports in this
+// build (see mainImports), memoised: checking which rules fit parses parts
+// of the standard library, which every link would otherwise repeat.
+func (b *build) mainImports(archives map[string]resolve.Package) ([]string, error) {
+	id, err := b.identity()
+	if err != nil {
+		return nil, err
+	}
+	var imports []string
+	err = b.session.Memo("imports-"+resolve.ShortHash(id), &imports, func() error {
+		imports, err = mainImports(b.rules, archives)
+		return err
+	})
+	return imports, err
 }

@@ -22,9 +22,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/ottoolexec/ottoolexec/hooks"
 	"github.com/ottoolexec/ottoolexec/hooks/catalog"
+	"github.com/ottoolexec/ottoolexec/injector/config"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
 )
 
@@ -76,44 +78,83 @@ func printVersion(tool, name string) error {
 		if id, err = b.identity(); err != nil {
 			return err
 		}
-		if name == "compile" {
-			b.startResolution(tool, id)
-		}
 	}
 	_, err = os.Stdout.WriteString(withIdentity(out, id))
 	return err
 }
 
-// enabledRules returns the catalogue minus the integrations named in
-// OTTOOLEXEC_DISABLE (a comma-separated list).
-func enabledRules() ([]*hooks.Rule, error) {
-	disabled := make(map[string]bool)
-	for _, name := range strings.Split(os.Getenv("OTTOOLEXEC_DISABLE"), ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			disabled[name] = true
+// enabledRules returns the integrations this build includes: the
+// selection in OTTOOLEXEC_INTEGRATIONS, else in ottoolexec.yaml at the main
+// module's root, else all (see injector/config). OTTOOLEXEC_DISABLE=a,b is
+// kept as a shorthand for OTTOOLEXEC_INTEGRATIONS=-a,-b.
+var enabledRules = sync.OnceValues(func() ([]*hooks.Rule, error) {
+	env := os.Getenv(config.EnvVar)
+	if disable := os.Getenv("OTTOOLEXEC_DISABLE"); disable != "" {
+		if env != "" {
+			return nil, fmt.Errorf("set %s or OTTOOLEXEC_DISABLE, not both", config.EnvVar)
 		}
+		for _, name := range strings.Split(disable, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				env += ",-" + name
+			}
+		}
+		env = strings.TrimPrefix(env, ",")
+	}
+	root := ""
+	if strings.TrimSpace(env) == "" {
+		root = parentModuleRoot()
+	}
+	var all []config.Integration
+	for _, r := range catalog.Rules {
+		all = append(all, config.Integration{Name: r.Name, Package: r.Package, Core: r.Core})
+	}
+	names, _, err := config.Select(all, env, root)
+	if err != nil {
+		return nil, err
+	}
+	on := make(map[string]bool)
+	for _, n := range names {
+		on[n] = true
 	}
 	var rules []*hooks.Rule
 	for _, r := range catalog.Rules {
-		if disabled[r.Name] {
-			if r.Core {
-				return nil, fmt.Errorf("OTTOOLEXEC_DISABLE: %q cannot be disabled: the runtime needs it", r.Name)
-			}
-			delete(disabled, r.Name)
-			continue
+		if on[r.Name] {
+			rules = append(rules, r)
 		}
-		rules = append(rules, r)
-	}
-	for name := range disabled {
-		var known []string
-		for _, r := range catalog.Rules {
-			if !r.Core {
-				known = append(known, r.Name)
-			}
-		}
-		return nil, fmt.Errorf("OTTOOLEXEC_DISABLE: unknown integration %q (known: %s)", name, strings.Join(known, ", "))
 	}
 	return rules, nil
+})
+
+// targeted reports whether any integration, enabled or not, targets
+// pkgPath: the cheap test that lets every other package skip reading the
+// configuration.
+func targeted(pkgPath string) bool {
+	for _, r := range catalog.Rules {
+		if r.Package == pkgPath {
+			return true
+		}
+	}
+	return false
+}
+
+// parentModuleRoot returns the root of the main module of the go command
+// running this build: the nearest directory holding a go.mod above its
+// working directory, or "" outside a module.
+func parentModuleRoot() string {
+	_, dir, err := parentCommand()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }
 
 // runtimePackages returns the runtime packages a traced main imports when

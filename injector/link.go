@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/ottoolexec/ottoolexec/injector/directive"
 	"github.com/ottoolexec/ottoolexec/injector/importcfg"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
 )
@@ -33,7 +34,7 @@ func link(tool string, rawArgs []string) error {
 	if err != nil {
 		return err
 	}
-	roots, err := mainImports(b.rules, archives)
+	roots, err := b.mainImports(archives)
 	if err != nil {
 		return err
 	}
@@ -41,6 +42,9 @@ func link(tool string, rawArgs []string) error {
 	if err != nil {
 		return err
 	}
+	// Packages with //ottrace:span import the directive runtime; a line
+	// for a package nothing imports costs the linker nothing.
+	roots = append(roots, directive.RuntimePackage)
 	deps, err := closure(roots, archives)
 	if err != nil {
 		return err
@@ -59,26 +63,24 @@ func link(tool string, rawArgs []string) error {
 // closure returns roots and all their dependencies, sorted.
 func closure(roots []string, pkgs map[string]resolve.Package) ([]string, error) {
 	seen := make(map[string]bool)
-	var visit func(string) error
-	visit = func(path string) error {
-		if seen[path] || path == "unsafe" || path == "C" {
-			return nil
+	add := func(path string) error {
+		if path == "unsafe" || path == "C" {
+			return nil // no archive
 		}
-		seen[path] = true
-		p, ok := pkgs[path]
-		if !ok {
+		if _, ok := pkgs[path]; !ok {
 			return fmt.Errorf("the resolved runtime lacks %s", path)
 		}
-		for _, imp := range p.Imports {
-			if err := visit(imp); err != nil {
-				return err
-			}
-		}
+		seen[path] = true
 		return nil
 	}
 	for _, r := range roots {
-		if err := visit(r); err != nil {
+		if err := add(r); err != nil {
 			return nil, err
+		}
+		for _, dep := range pkgs[r].Deps {
+			if err := add(dep); err != nil {
+				return nil, err
+			}
 		}
 	}
 	out := make([]string, 0, len(seen))

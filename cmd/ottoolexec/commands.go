@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/ottoolexec/ottoolexec/hooks/catalog"
+	"golang.org/x/mod/modfile"
+
+	"github.com/ottoolexec/ottoolexec/injector"
 	"github.com/ottoolexec/ottoolexec/injector/pin"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
 	"github.com/ottoolexec/ottoolexec/runtime/export"
@@ -23,6 +26,8 @@ func noArgs(cmd string, args []string) error {
 	return nil
 }
 
+// versionCmd prints ottoolexec's version, the Go it was built with, and
+// the module versions of the runtime it links into traced binaries.
 func versionCmd(args []string) error {
 	if err := noArgs("version", args); err != nil {
 		return err
@@ -31,25 +36,77 @@ func versionCmd(args []string) error {
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
 		version = info.Main.Version
 	}
-	fmt.Printf("ottoolexec %s\n", version)
+	fmt.Printf("ottoolexec %s, built with %s for %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	gomod, _, err := resolve.RuntimeGoMod()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("runtime module requirements:\n%s", gomod)
+	f, err := modfile.Parse("runtime go.mod", gomod, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Println("runtime dependencies:")
+	for _, r := range f.Require {
+		fmt.Printf("\t%s %s\n", r.Mod.Path, r.Mod.Version)
+	}
 	return nil
 }
 
+// listCmd prints the integrations, whether this build includes them and
+// whether they fit the toolchain.
 func listCmd(args []string) error {
-	if err := noArgs("list", args); err != nil {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	markdown := fs.Bool("markdown", false, "print a Markdown table (for the README)")
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	rules, err := injector.Catalog(dir)
+	if err != nil {
+		return err
+	}
+	if *markdown {
+		fmt.Println("| integration | target | tested with | what it traces |")
+		fmt.Println("|---|---|---|---|")
+		for _, r := range rules {
+			fmt.Printf("| `%s` | `%s` | %s | %s |\n", r.Name, r.Package, strings.Join(r.Tested, ", "), r.Doc)
+		}
+		return nil
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tTARGET\tDESCRIPTION")
-	for _, r := range catalog.Rules {
-		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Name, r.Package, r.Doc)
+	fmt.Fprintln(w, "NAME\tTARGET\tTESTED WITH\tON\tFITS\tDESCRIPTION")
+	for _, r := range rules {
+		on := map[bool]string{true: "yes", false: "no"}[r.Enabled]
+		if r.Core {
+			on = "always"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Package, strings.Join(r.Tested, ","), on, r.Fits, r.Doc)
 	}
 	return w.Flush()
+}
+
+// explainCmd prints what a traced build of the packages would compile
+// instead of their source.
+func explainCmd(args []string) error {
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			return fmt.Errorf("unknown flag %s (explain takes packages; put build flags in GOFLAGS)", a)
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	return injector.Explain(os.Stdout, dir, args)
 }
 
 // traceCmd prints the trace trees recorded in JSONL trace files (what

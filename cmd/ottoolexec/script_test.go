@@ -92,6 +92,7 @@ func TestScripts(t *testing.T) {
 			"start":    cmdStart,
 			"signal":   cmdSignal,
 			"ended":    cmdEnded,
+			"capture":  cmdCapture,
 		},
 		RequireExplicitExec: true,
 	})
@@ -294,6 +295,29 @@ func cmdEnded(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s ended with %v, want death by signal %v", args[0], state, want)
 		}
 	}
+}
+
+// cmdCapture sets a script variable to a value the last command printed:
+// the first parenthesised group of regexp (multi-line mode, as for stdout)
+// in its standard output. Later commands use it as $NAME, so that an id a
+// program printed can be looked up in its trace file.
+//
+//	capture NAME regexp
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: capture NAME regexp")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	if re.NumSubexp() < 1 {
+		ts.Fatalf("capture %s: %q has no group to capture", args[0], args[1])
+	}
+	m := re.FindStringSubmatch(ts.ReadFile("stdout"))
+	if m == nil {
+		ts.Fatalf("capture %s: no match for %q in stdout", args[0], args[1])
+	}
+	ts.Setenv(args[0], m[1])
+	ts.Logf("%s=%s", args[0], m[1])
 }
 
 // cmdSymbols checks a binary's symbol table as `go tool nm` lists it,

@@ -4,6 +4,7 @@ package catalog
 
 import (
 	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
 	"github.com/ottoolexec/ottoolexec/hooks/process"
 )
@@ -12,5 +13,6 @@ import (
 var Rules = []*hooks.Rule{
 	process.ExitRule,
 	process.SignalRule,
+	goroutine.Rule,
 	nethttp.Rule,
 }

@@ -33,6 +33,7 @@ var Rule = &hooks.Rule{
 	Doc:     "net/http client and server spans, trace context in HTTP headers",
 	Package: "net/http",
 	Std:     true,
+	Tested:  []string{"go1.26.8"},
 	Funcs: []hooks.Func{
 		{
 			Name:      "send",

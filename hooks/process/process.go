@@ -33,6 +33,7 @@ var ExitRule = &hooks.Rule{
 	Doc:     "flush spans on os.Exit and log.Fatal",
 	Package: "os",
 	Std:     true,
+	Tested:  []string{"go1.26.8"},
 	Core:    true,
 	Funcs: []hooks.Func{{
 		Name:      "Exit",
@@ -50,6 +51,7 @@ var SignalRule = &hooks.Rule{
 	Doc:     "flush spans on SIGINT and SIGTERM",
 	Package: "os/signal",
 	Std:     true,
+	Tested:  []string{"go1.26.8"},
 	Core:    true,
 	Funcs: []hooks.Func{{
 		Name:      "Notify",

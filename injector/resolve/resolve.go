@@ -75,6 +75,7 @@ type Session struct {
 	SelfID   string        // ottoolexec's own identity
 	Packages []string      // runtime packages to resolve
 	CacheDir string        // ottoolexec's cache directory
+	Environ  []string      // extra environment for nested go commands
 
 	key     string // what the answers depend on
 	dir     string // CacheDir/resolve/key
@@ -92,7 +93,7 @@ type Package struct {
 	ImportPath string
 	Name       string
 	Export     string   // archive in the build cache
-	Imports    []string `json:",omitempty"`
+	Deps       []string `json:",omitempty"` // every dependency, implicit ones (runtime/cgo) included
 	Standard   bool     `json:",omitempty"`
 	Dir        string   // source directory
 	GoFiles    []string `json:",omitempty"`
@@ -191,15 +192,30 @@ func (s *Session) prepareModule(gomod string) error {
 			s.modDir = s.Dir
 			return nil
 		}
-		if err := f.AddRequire(ModulePath, "v0.0.0-00010101000000-000000000000"); err != nil {
-			return fmt.Errorf("adding the runtime to the temporary go.mod: %w", err)
+		required := false
+		for _, r := range f.Require {
+			required = required || r.Mod.Path == ModulePath
 		}
-		if err := f.AddReplace(ModulePath, "", src, ""); err != nil {
-			return fmt.Errorf("adding the runtime to the temporary go.mod: %w", err)
-		}
-		f.Cleanup()
-		if userMod, err = f.Format(); err != nil {
-			return fmt.Errorf("writing the temporary go.mod: %w", err)
+		if required {
+			// The program imports ottoolexec's API (runtime/ottrace), so
+			// its build has the runtime packages already, in the version
+			// it requires: the nested build must use that copy, or the
+			// binary would hold two. That is only right when it is the
+			// runtime this ottoolexec splices hooks for.
+			if err := s.checkUserRuntime(gomod); err != nil {
+				return err
+			}
+		} else {
+			if err := f.AddRequire(ModulePath, "v0.0.0-00010101000000-000000000000"); err != nil {
+				return fmt.Errorf("adding the runtime to the temporary go.mod: %w", err)
+			}
+			if err := f.AddReplace(ModulePath, "", src, ""); err != nil {
+				return fmt.Errorf("adding the runtime to the temporary go.mod: %w", err)
+			}
+			f.Cleanup()
+			if userMod, err = f.Format(); err != nil {
+				return fmt.Errorf("writing the temporary go.mod: %w", err)
+			}
 		}
 		s.modfile = filepath.Join(s.dir, "go.mod")
 		s.modDir = s.Dir
@@ -214,6 +230,50 @@ func (s *Session) prepareModule(gomod string) error {
 		return err
 	}
 	return writeIfChanged(filepath.Join(s.dir, "go.sum"), MergeSums(userSum, runtimeSum))
+}
+
+// checkUserRuntime makes sure that the version of ottoolexec's module the
+// user's go.mod requires carries the same runtime as this ottoolexec.
+func (s *Session) checkUserRuntime(gomod string) error {
+	var memo struct{ Version, Dir, Hash string }
+	err := s.Memo("user-runtime", &memo, func() error {
+		args := []string{"mod", "download", "-json"}
+		if s.Flags.Modfile != "" {
+			args = append(args, "-modfile="+s.Flags.Modfile)
+		}
+		cmd := exec.Command(s.GoCmd, append(args, ModulePath)...)
+		cmd.Dir = s.Dir
+		out, err := output(cmd)
+		if err != nil {
+			return err
+		}
+		var m struct{ Version, Dir, Error string }
+		if err := json.Unmarshal(out, &m); err != nil {
+			return fmt.Errorf("decoding go mod download output: %w", err)
+		}
+		if m.Error != "" {
+			return fmt.Errorf("%s: %s", ModulePath, m.Error)
+		}
+		hash, err := runtimeTreeHash(os.DirFS(m.Dir))
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", m.Dir, err)
+		}
+		memo.Version, memo.Dir, memo.Hash = m.Version, m.Dir, hash
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ours, err := embeddedRuntimeHash()
+	if err != nil {
+		return err
+	}
+	if memo.Hash != ours {
+		return fmt.Errorf("%s requires %s %s, whose runtime is not the one this ottoolexec links (it was built from another version): "+
+			"build with the matching ottoolexec (after `ottoolexec pin`: go tool ottoolexec go build ./...), or require the version this ottoolexec comes from",
+			gomod, ModulePath, memo.Version)
+	}
+	return nil
 }
 
 func hasVendor(gomod string) bool {
@@ -263,6 +323,14 @@ func writeIfChanged(path string, data []byte) error {
 	return nil
 }
 
+// ownsModFiles reports whether the nested go command works on module files
+// of ours (a temporary -modfile, or our own module for builds outside any
+// module), which it may then update. Building ottoolexec's own module, it
+// works on the real go.mod, which must not change.
+func (s *Session) ownsModFiles() bool {
+	return s.modfile != "" || s.modDir == s.dir
+}
+
 // listArgs returns the arguments of a nested go list of pkgs.
 func (s *Session) listArgs(pkgs []string, extra ...string) []string {
 	args := []string{"list", "-deps", "-e"}
@@ -271,9 +339,6 @@ func (s *Session) listArgs(pkgs []string, extra ...string) []string {
 		args = append(args, "-modfile="+s.modfile)
 	}
 	args = append(args, s.Flags.Repeat...)
-	if s.modDir == s.dir {
-		args = append(args, "-mod=mod") // our own module: the parent's -mod is about another one
-	}
 	return append(args, pkgs...)
 }
 
@@ -283,7 +348,7 @@ type listed struct {
 	Name       string
 	Export     string
 	Standard   bool
-	Imports    []string
+	Deps       []string
 	Dir        string
 	GoFiles    []string
 	ForTest    string
@@ -298,7 +363,7 @@ type listed struct {
 func (s *Session) list(env []string, args []string) ([]listed, error) {
 	cmd := exec.Command(s.GoCmd, args...)
 	cmd.Dir = s.modDir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), s.Environ...), env...)
 	out, err := output(cmd)
 	if err != nil {
 		return nil, err
@@ -340,7 +405,10 @@ func (s *Session) Versions() ([]Module, error) {
 	// -mod=mod (last, so it wins over the parent's -mod): the temporary
 	// go.mod is ours to update, and when the runtime raises one of the
 	// user's versions, the update is how we learn which one, to say so.
-	args := append(s.listArgs(nil, "-json=ImportPath,Module,Error"), "-mod=mod")
+	args := s.listArgs(nil, "-json=ImportPath,Module,Error")
+	if s.ownsModFiles() {
+		args = append(args, "-mod=mod")
+	}
 	pkgs, err := s.list([]string{NestedEnv + "=versions"}, append(args, s.Packages...))
 	if err != nil {
 		return nil, err
@@ -402,14 +470,21 @@ func (s *Session) Archives(self, identity string) (map[string]Package, error) {
 	return s.archives(s.archivesMemo(identity), self, identity, s.Packages, nil)
 }
 
-// HasArchives reports whether Archives would answer from its memo.
-func (s *Session) HasArchives(identity string) bool {
-	_, ok := readArchives(s.archivesMemo(identity))
-	return ok
+// Memo returns the value memoised under name in this session, computing
+// it with compute (and saving it) the first time. v must be a pointer.
+func (s *Session) Memo(name string, v any, compute func() error) error {
+	path := filepath.Join(s.dir, name+".json")
+	if readJSON(path, v) == nil {
+		return nil
+	}
+	if err := compute(); err != nil {
+		return err
+	}
+	return writeJSON(path, v)
 }
 
 func (s *Session) archivesMemo(identity string) string {
-	return filepath.Join(s.dir, "archives-"+shortHash(identity)+".json")
+	return filepath.Join(s.dir, "archives-"+ShortHash(identity)+".json")
 }
 
 // TestArchives is Archives for the test binary of pkg, a package the
@@ -420,8 +495,8 @@ func (s *Session) archivesMemo(identity string) string {
 // the runtime, so a nested go list -test sees the test with one more
 // external test file, added through -overlay, that imports the runtime.
 func (s *Session) TestArchives(pkg Package, self, identity string) (map[string]Package, error) {
-	memo := filepath.Join(s.dir, "archives-test-"+shortHash(identity+"\n"+pkg.ImportPath)+".json")
-	dir := filepath.Join(s.dir, "xtest", shortHash(pkg.ImportPath))
+	memo := filepath.Join(s.dir, "archives-test-"+ShortHash(identity+"\n"+pkg.ImportPath)+".json")
+	dir := filepath.Join(s.dir, "xtest", ShortHash(pkg.ImportPath))
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return nil, err
 	}
@@ -460,8 +535,16 @@ func (s *Session) archives(memo, self, identity string, roots, extra []string) (
 	if pkgs, ok := readArchives(memo); ok {
 		return pkgs, nil
 	}
-	extra = append(extra, "-export", "-toolexec="+self, "-json=ImportPath,Name,Export,Standard,Imports,Dir,GoFiles,ForTest,Error")
-	out, err := s.list([]string{NestedEnv + "=" + identity}, s.listArgs(roots, extra...))
+	// -mod=mod, after the parent's flags so it wins: the module files are
+	// our temporary copies, and the runtime may need go.sum lines the
+	// user's go.sum has no reason to hold (a newer pkg/errors that the
+	// user's graph selects but never builds).
+	extra = append(extra, "-export", "-toolexec="+self, "-json=ImportPath,Name,Export,Standard,Deps,Dir,GoFiles,ForTest,Error")
+	args := s.listArgs(nil, extra...)
+	if s.ownsModFiles() {
+		args = append(args, "-mod=mod")
+	}
+	out, err := s.list([]string{NestedEnv + "=" + identity}, append(args, roots...))
 	if err != nil {
 		return nil, err
 	}
@@ -477,11 +560,11 @@ func (s *Session) archives(memo, self, identity string, roots, extra []string) (
 		if _, seen := pkgs[path]; seen && p.ForTest == "" {
 			continue // the test variant wins over the plain package
 		}
-		imports := make([]string, len(p.Imports))
-		for i, imp := range p.Imports {
-			imports[i] = plainPath(imp)
+		deps := make([]string, len(p.Deps))
+		for i, dep := range p.Deps {
+			deps[i] = plainPath(dep)
 		}
-		pkgs[path] = Package{path, p.Name, p.Export, imports, p.Standard, p.Dir, p.GoFiles}
+		pkgs[path] = Package{path, p.Name, p.Export, deps, p.Standard, p.Dir, p.GoFiles}
 	}
 	return pkgs, writeJSON(memo, pkgs)
 }
@@ -510,7 +593,8 @@ func readArchives(memo string) (map[string]Package, bool) {
 	return pkgs, true
 }
 
-func shortHash(s string) string {
+// ShortHash is a short hex digest of s, for file names.
+func ShortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])[:16]
 }

@@ -149,3 +149,42 @@ func WriteSource(cacheDir string) (string, error) {
 	}
 	return dir, nil
 }
+
+// runtimeTreeHash hashes the runtime and hooks trees of a copy of
+// ottoolexec's module, skipping what go:embed skips, so the embedded copy
+// and a module cache copy of the same version hash alike.
+func runtimeTreeHash(fsys fs.FS) (string, error) {
+	h := sha256.New()
+	for _, root := range []string{"runtime", "hooks"} {
+		err := fs.WalkDir(fsys, root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+				if d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() {
+				return nil
+			}
+			data, err := fs.ReadFile(fsys, path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s %d\n", path, len(data))
+			h.Write(data)
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// embeddedRuntimeHash is runtimeTreeHash of the runtime this binary carries.
+var embeddedRuntimeHash = sync.OnceValues(func() (string, error) {
+	return runtimeTreeHash(ottoolexec.Source)
+})

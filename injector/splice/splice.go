@@ -58,22 +58,24 @@ func FuncName(f hooks.Func) string {
 	return "(" + f.Recv + ")." + f.Name
 }
 
-// Apply splices funcs into the package made of srcs and returns the new
-// text of every file it changed, keyed by Source.Path. Every function in
-// funcs must be found exactly as declared, or Apply returns a *MisfitError
-// and no change at all: a half-instrumented package is worse than none.
-func Apply(srcs []Source, funcs []hooks.Func) (map[string][]byte, error) {
+// Apply splices funcs and fields into the package made of srcs and returns
+// the new text of every file it changed, keyed by Source.Path. Every
+// function and type must be found exactly as declared, or Apply returns a
+// *MisfitError and no change at all: a half-instrumented package is worse
+// than none.
+func Apply(srcs []Source, funcs []hooks.Func, fields ...hooks.Field) (map[string][]byte, error) {
 	type site struct {
 		fn   hooks.Func
 		decl *ast.FuncDecl
 	}
 	fset := token.NewFileSet()
-	found := make(map[int]bool) // index in funcs -> seen
+	found := make(map[int]bool)      // index in funcs -> seen
+	foundField := make(map[int]bool) // index in fields -> seen
 	bufs := make(map[string]*edit.Buffer)
 	var order []string
 
 	for _, src := range srcs {
-		if !mentionsAny(src.Data, funcs, found) {
+		if !mentionsAny(src.Data, funcs, found) && !mentionsType(src.Data, fields, foundField) {
 			continue
 		}
 		file, err := parser.ParseFile(fset, src.Path, src.Data, parser.ParseComments|parser.SkipObjectResolution)
@@ -81,8 +83,24 @@ func Apply(srcs []Source, funcs []hooks.Func) (map[string][]byte, error) {
 			return nil, &SyntaxError{src.Path, err}
 		}
 		var sites []site
+		var structs []structSite
 		var misfit error
-		inspector.New([]*ast.File{file}).Preorder([]ast.Node{(*ast.FuncDecl)(nil)}, func(n ast.Node) {
+		inspector.New([]*ast.File{file}).Preorder([]ast.Node{(*ast.FuncDecl)(nil), (*ast.TypeSpec)(nil)}, func(n ast.Node) {
+			if spec, ok := n.(*ast.TypeSpec); ok {
+				for i, f := range fields {
+					if spec.Name.Name != f.Type {
+						continue
+					}
+					st, ok := spec.Type.(*ast.StructType)
+					if !ok {
+						misfit = &MisfitError{"type " + f.Type, "is not a struct"}
+						return
+					}
+					foundField[i] = true
+					structs = append(structs, structSite{f, st})
+				}
+				return
+			}
 			decl := n.(*ast.FuncDecl)
 			for i, fn := range funcs {
 				if decl.Name.Name != fn.Name || recvType(fset, decl) != fn.Recv {
@@ -103,22 +121,30 @@ func Apply(srcs []Source, funcs []hooks.Func) (map[string][]byte, error) {
 		if misfit != nil {
 			return nil, misfit
 		}
-		if len(sites) == 0 {
+		if len(sites) == 0 && len(structs) == 0 {
 			continue
 		}
-		buf := edit.NewBuffer(src.Data)
-		// The first line names the original file, so positions before any
-		// line directive of the file's own are reported against it.
-		buf.Insert(0, "//line "+src.Path+":1:1\n")
+		buf := NewBuffer(src)
 		tf := fset.File(file.Pos())
 		for _, s := range sites {
 			body := s.decl.Body
-			open := tf.Offset(body.Lbrace) + 1
-			buf.Insert(open, s.fn.Prologue+restore(fset, body.Lbrace+1))
+			if s.fn.Prologue != "" {
+				open := tf.Offset(body.Lbrace) + 1
+				buf.Insert(open, s.fn.Prologue+restore(fset, body.Lbrace+1))
+			}
 			if s.fn.Epilogue != "" {
 				close := tf.Offset(body.Rbrace)
 				buf.Insert(close, s.fn.Epilogue+restore(fset, body.Rbrace))
 			}
+			if s.fn.BeforeReturn != "" {
+				for _, ret := range returns(body) {
+					buf.Insert(tf.Offset(ret.Pos()), s.fn.BeforeReturn+restore(fset, ret.Pos()))
+				}
+			}
+		}
+		for _, s := range structs {
+			// On the closing brace's line, so no line moves.
+			buf.Insert(tf.Offset(s.st.Fields.Closing), s.field.Decl+";"+restore(fset, s.st.Fields.Closing))
 		}
 		bufs[src.Path] = buf
 		order = append(order, src.Path)
@@ -126,6 +152,11 @@ func Apply(srcs []Source, funcs []hooks.Func) (map[string][]byte, error) {
 	for i, fn := range funcs {
 		if !found[i] {
 			return nil, &MisfitError{FuncName(fn), "is not declared"}
+		}
+	}
+	for i, f := range fields {
+		if !foundField[i] {
+			return nil, &MisfitError{"type " + f.Type, "is not declared"}
 		}
 	}
 	out := make(map[string][]byte, len(order))
@@ -139,6 +170,33 @@ func Apply(srcs []Source, funcs []hooks.Func) (map[string][]byte, error) {
 	return out, nil
 }
 
+type structSite struct {
+	field hooks.Field
+	st    *ast.StructType
+}
+
+// NewBuffer returns an edit buffer for src whose output starts with a line
+// directive naming the original file, so that positions before any line
+// directive of the file's own are reported against it.
+func NewBuffer(src Source) *edit.Buffer {
+	buf := edit.NewBuffer(src.Data)
+	header := "//line " + src.Path + ":1:1\n"
+	if !bytes.HasPrefix(src.Data, []byte(header)) { // spliced before
+		buf.Insert(0, header)
+	}
+	return buf
+}
+
+// mentionsType is mentionsAny for struct types.
+func mentionsType(data []byte, fields []hooks.Field, found map[int]bool) bool {
+	for i, f := range fields {
+		if !found[i] && bytes.Contains(data, []byte("type "+f.Type+" struct")) {
+			return true
+		}
+	}
+	return false
+}
+
 // mentionsAny is a cheap filter that spares parsing files which cannot
 // declare any of the functions still being looked for.
 func mentionsAny(data []byte, funcs []hooks.Func, found map[int]bool) bool {
@@ -150,9 +208,13 @@ func mentionsAny(data []byte, funcs []hooks.Func, found map[int]bool) bool {
 	return false
 }
 
-// restore returns a /*line*/ directive that gives the text following it
+// Restore returns a /*line*/ directive that gives the text following it
 // the position pos had in the original file (after the file's own line
-// directives, as in cgo output).
+// directives, as in cgo output). Insert it right after inserted text.
+func Restore(fset *token.FileSet, pos token.Pos) string {
+	return restore(fset, pos)
+}
+
 func restore(fset *token.FileSet, pos token.Pos) string {
 	p := fset.Position(pos)
 	return fmt.Sprintf("/*line %s:%d:%d*/", p.Filename, p.Line, p.Column)
@@ -196,15 +258,21 @@ func check(fset *token.FileSet, decl *ast.FuncDecl, fn hooks.Func) error {
 // hasReturn reports whether body has a return statement outside nested
 // function literals.
 func hasReturn(body *ast.BlockStmt) bool {
-	ret := false
+	return len(returns(body)) > 0
+}
+
+// returns lists the return statements of body outside nested function
+// literals.
+func returns(body *ast.BlockStmt) []*ast.ReturnStmt {
+	var rets []*ast.ReturnStmt
 	ast.Inspect(body, func(n ast.Node) bool {
-		switch n.(type) {
+		switch n := n.(type) {
 		case *ast.FuncLit:
 			return false
 		case *ast.ReturnStmt:
-			ret = true
+			rets = append(rets, n)
 		}
-		return !ret
+		return true
 	})
-	return ret
+	return rets
 }

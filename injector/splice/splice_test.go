@@ -99,3 +99,47 @@ func TestMisfit(t *testing.T) {
 		})
 	}
 }
+
+func TestFieldsAndReturns(t *testing.T) {
+	const src = `package p
+
+type g struct {
+	id int
+}
+
+func newg(id int) *g {
+	gp := &g{id: id}
+	if id < 0 {
+		return nil
+	}
+	f := func() int { return 1 }
+	_ = f
+	return gp
+}
+`
+	out, err := Apply([]Source{{Path: "/src/p/g.go", Data: []byte(src)}},
+		[]hooks.Func{{Name: "newg", Signature: "(id int) *g", BeforeReturn: "gp.extra = 1;"}},
+		hooks.Field{Type: "g", Decl: "extra int"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out["/src/p/g.go"])
+	for _, want := range []string{
+		"\nextra int;/*line /src/p/g.go:5:1*/}",
+		"func newg(id int) *g {\n",
+		"\t\tgp.extra = 1;/*line /src/p/g.go:10:3*/return nil",
+		"\tgp.extra = 1;/*line /src/p/g.go:14:2*/return gp",
+		"f := func() int { return 1 }", // a function literal's return is not the function's
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Count(got, "\n") != strings.Count(src, "\n")+1 {
+		t.Errorf("splicing moved lines:\n%s", got)
+	}
+	_, err = Apply([]Source{{Path: "g.go", Data: []byte(src)}}, nil, hooks.Field{Type: "h", Decl: "x int"})
+	if err == nil || !strings.Contains(err.Error(), "type h is not declared") {
+		t.Errorf("missing type: err = %v", err)
+	}
+}

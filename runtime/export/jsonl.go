@@ -137,6 +137,11 @@ func (r *JSONL) Close() {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
+			// Take the writer's role, so no background writer holds a span
+			// when the file closes: wait for a running one to finish.
+			for !r.writing.CompareAndSwap(false, true) {
+				time.Sleep(time.Millisecond)
+			}
 			for {
 				select {
 				case s := <-r.queue:

@@ -42,14 +42,33 @@ var (
 // directly, since recover only works in the deferred function itself.
 func Guard(where string) {
 	if r := recover(); r != nil {
-		panics.Add(1)
-		reportOnce.Do(func() {
-			fmt.Fprintf(os.Stderr, "ottoolexec: recovered a panic in the %s hook (tracing continues; please report it): %v\n", where, r)
-		})
+		Recovered(where, r)
 	}
+}
+
+// Recovered counts a panic that tracing code recovered itself (for
+// deferred functions that must also repair their results) and reports the
+// first one.
+func Recovered(where string, r any) {
+	panics.Add(1)
+	reportOnce.Do(func() {
+		fmt.Fprintf(os.Stderr, "ottoolexec: recovered a panic in the %s hook (tracing continues; please report it): %v\n", where, r)
+	})
 }
 
 // Panics returns how many panics Guard has recovered.
 func Panics() int64 {
 	return panics.Load()
+}
+
+// ListEnv reads a comma-separated list from the environment variable key,
+// without empty items.
+func ListEnv(key string) []string {
+	var out []string
+	for _, item := range strings.Split(os.Getenv(key), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

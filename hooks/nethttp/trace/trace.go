@@ -35,13 +35,31 @@ var routeHook func(req *http.Request, pattern string)
 
 const component = "net/http"
 
+// Headers that name the caller and the callee's endpoint, like the seed
+// library's caller_name_headers and callee_endpoint_headers: a server span
+// takes peer.service from the first caller header present, and a client
+// span whose request carries an endpoint header is named METHOD:<value>.
+var callerNameHeaders, calleeEndpointHeaders []string
+
 func init() {
 	if spans.Disabled() {
 		return
 	}
+	callerNameHeaders = spans.ListEnv("OTTOOLEXEC_CALLER_NAME_HEADERS")
+	calleeEndpointHeaders = spans.ListEnv("OTTOOLEXEC_CALLEE_ENDPOINT_HEADERS")
 	clientHook = startClient
 	serverHook = startServer
 	routeHook = nameRoute
+}
+
+// firstHeader returns the value of the first of names that h carries.
+func firstHeader(h http.Header, names []string) string {
+	for _, name := range names {
+		if v := h.Get(name); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // startClient starts a client span for r, gives r a copy of its headers
@@ -58,10 +76,14 @@ func startClient(r *http.Request, rt http.RoundTripper) (end func(*http.Response
 		method = http.MethodGet
 	}
 	opts := []opentracing.StartSpanOption{opentracing.Tag{Key: string(spans.SpanKind), Value: "client"}}
-	if parent := opentracing.SpanFromContext(r.Context()); parent != nil {
+	if parent := spans.Current(r.Context()); parent != nil {
 		opts = append(opts, opentracing.ChildOf(parent.Context()))
 	}
-	span := tracer.StartSpan("HTTP "+method, opts...)
+	name := "HTTP " + method
+	if endpoint := firstHeader(r.Header, calleeEndpointHeaders); endpoint != "" {
+		name = method + ":" + endpoint
+	}
+	span := tracer.StartSpan(name, opts...)
 	spans.Component.Set(span, component)
 	spans.HTTPMethod.Set(span, method)
 	spans.HTTPURL.Set(span, redactedURL(r))
@@ -93,6 +115,7 @@ func startClient(r *http.Request, rt http.RoundTripper) (end func(*http.Response
 		if resp.StatusCode >= 500 {
 			spans.Error.Set(span, true)
 		}
+		spans.CallResponseHook(span, resp)
 		// The exchange lasts until the body is consumed. Bodies that are
 		// empty by construction, or that the caller will write to (101
 		// Switching Protocols), are left as they are.
@@ -170,10 +193,17 @@ func startServer(r *http.Request, rw http.ResponseWriter) (ctx context.Context, 
 	if r.RemoteAddr != "" {
 		spans.PeerAddress.Set(span, r.RemoteAddr)
 	}
+	if caller := firstHeader(r.Header, callerNameHeaders); caller != "" {
+		spans.PeerService.Set(span, caller)
+	}
 	ctx = opentracing.ContextWithSpan(r.Context(), span)
 	ctx = context.WithValue(ctx, serverSpanKey{}, &serverSpan{span, r.Method})
+	// The handler runs on this goroutine: calls it makes without the
+	// request's context, and goroutines it starts, find the span here.
+	restore := spans.SetGoroutineSpan(span)
 	return ctx, func(status int, returned bool) {
 		defer spans.Guard("net/http server")
+		restore()
 		if status == 0 && returned {
 			status = http.StatusOK // what the server sends for a handler that wrote nothing
 		}

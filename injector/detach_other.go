@@ -1,7 +1,0 @@
-//go:build !unix
-
-package injector
-
-import "os/exec"
-
-func detach(cmd *exec.Cmd) {}

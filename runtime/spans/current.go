@@ -1,0 +1,116 @@
+package spans
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/opentracing/opentracing-go"
+)
+
+// The current span: the one a new span without an explicit parent becomes
+// a child of. A context that carries a span wins; without one, the
+// goroutine's slot (set while a server span's handler runs, inherited by
+// the goroutines it starts) answers, when the goroutine rule is linked in.
+
+var (
+	slotGet func() unsafe.Pointer     // nil until runtime/gls registers
+	slotSet func(unsafe.Pointer)      // the runtime's accessors
+	custom  atomic.Pointer[CurrentFn] // the program's own way, if any
+)
+
+// CurrentFn finds the current span for ctx (which may be nil).
+type CurrentFn func(ctx context.Context) opentracing.Span
+
+// slotValue is what the goroutine slot points to. It is never modified
+// once stored, so child goroutines can share their parent's.
+type slotValue struct {
+	span opentracing.Span
+}
+
+// UseGoroutineSlot installs the runtime's accessors for the goroutine
+// slot. Only runtime/gls calls it, at init.
+func UseGoroutineSlot(get func() unsafe.Pointer, set func(unsafe.Pointer)) {
+	slotGet, slotSet = get, set
+}
+
+// HasGoroutineSlot reports whether spans can follow goroutines.
+func HasGoroutineSlot() bool { return slotGet != nil }
+
+// GoroutineSpan returns the span in the current goroutine's slot, or nil.
+func GoroutineSpan() opentracing.Span {
+	if slotGet == nil {
+		return nil
+	}
+	if v := (*slotValue)(slotGet()); v != nil {
+		return v.span
+	}
+	return nil
+}
+
+// SetGoroutineSpan makes span the current goroutine's span (nil clears it)
+// and returns the function that puts back the previous one. Goroutines
+// started from now on inherit span.
+func SetGoroutineSpan(span opentracing.Span) (restore func()) {
+	if slotGet == nil {
+		return func() {}
+	}
+	prev := slotGet()
+	var next unsafe.Pointer
+	if span != nil {
+		next = unsafe.Pointer(&slotValue{span})
+	}
+	slotSet(next)
+	return func() { slotSet(prev) }
+}
+
+// SetCurrentFn replaces how the current span is found, for programs that
+// keep spans their own way; nil restores the default.
+func SetCurrentFn(f CurrentFn) {
+	if f == nil {
+		custom.Store(nil)
+		return
+	}
+	custom.Store(&f)
+}
+
+// Current returns the current span: the program's own CurrentFn if it set
+// one and that finds a span, else the span in ctx, else the goroutine's.
+func Current(ctx context.Context) opentracing.Span {
+	if f := custom.Load(); f != nil {
+		if s := (*f)(ctx); s != nil {
+			return s
+		}
+	}
+	if ctx != nil {
+		if s := opentracing.SpanFromContext(ctx); s != nil {
+			return s
+		}
+	}
+	return GoroutineSpan()
+}
+
+// ResponseHook is called with every HTTP client span and its response,
+// before the span ends.
+type ResponseHook func(span opentracing.Span, resp *http.Response)
+
+var responseHook atomic.Pointer[ResponseHook]
+
+// SetResponseHook installs h (nil removes it).
+func SetResponseHook(h ResponseHook) {
+	if h == nil {
+		responseHook.Store(nil)
+		return
+	}
+	responseHook.Store(&h)
+}
+
+// CallResponseHook calls the response hook, if any; a panic in it is
+// recovered like any fault in tracing code.
+func CallResponseHook(span opentracing.Span, resp *http.Response) {
+	if h := responseHook.Load(); h != nil {
+		defer Guard("HTTP response")
+		(*h)(span, resp)
+	}
+}
