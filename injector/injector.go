@@ -18,6 +18,7 @@
 package injector
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -109,6 +110,10 @@ var enabledRules = sync.OnceValues(func() ([]*hooks.Rule, error) {
 		all = append(all, config.Integration{Name: r.Name, Package: r.Package, Core: r.Core})
 	}
 	names, _, err := config.Select(all, env, root)
+	if err != nil && os.Getenv("OTTOOLEXEC_DISABLE") != "" {
+		// Name the variable the user actually set.
+		return nil, errors.New(strings.Replace(err.Error(), config.EnvVar, "OTTOOLEXEC_DISABLE", 1))
+	}
 	if err != nil {
 		return nil, err
 	}
