@@ -23,6 +23,7 @@ import (
 // compile step runs, on the files the go command would compile (cgo
 // output included), without building anything.
 func Explain(w io.Writer, dir string, patterns []string) error {
+	configDir = func() string { return dir }
 	rules, err := enabledRules()
 	if err != nil {
 		return err
@@ -185,6 +186,7 @@ type RuleStatus struct {
 
 // Catalog describes every integration for the build that would run in dir.
 func Catalog(dir string) ([]RuleStatus, error) {
+	configDir = func() string { return dir }
 	enabled, err := enabledRules()
 	if err != nil {
 		return nil, err

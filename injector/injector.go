@@ -103,7 +103,7 @@ var enabledRules = sync.OnceValues(func() ([]*hooks.Rule, error) {
 	}
 	root := ""
 	if strings.TrimSpace(env) == "" {
-		root = parentModuleRoot()
+		root = moduleRootFrom(configDir())
 	}
 	var all []config.Integration
 	for _, r := range catalog.Rules {
@@ -142,12 +142,21 @@ func targeted(pkgPath string) bool {
 	return false
 }
 
-// parentModuleRoot returns the root of the main module of the go command
-// running this build: the nearest directory holding a go.mod above its
-// working directory, or "" outside a module.
-func parentModuleRoot() string {
+// configDir is where the build's configuration is looked for: the
+// working directory of the go command running the build, or for
+// ottoolexec's own commands (list, explain) the directory they run in.
+var configDir = func() string {
 	_, dir, err := parentCommand()
 	if err != nil {
+		return ""
+	}
+	return dir
+}
+
+// moduleRootFrom returns the nearest directory holding a go.mod at or
+// above dir, or "" outside a module.
+func moduleRootFrom(dir string) string {
+	if dir == "" {
 		return ""
 	}
 	for {
