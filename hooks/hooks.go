@@ -1,5 +1,12 @@
 // Package hooks defines the shape of ottoolexec's integration catalogue.
 //
+// A rule for a package outside the standard library (pgx, go-redis...)
+// splices code that calls the rule's runtime half directly: Imports names
+// it, and the injector adds the import to each file it changes. That code
+// may use the target's own types; the runtime half only sees standard
+// library types and opentracing, so ottoolexec's module never requires the
+// target library (which would raise the user's version of it).
+//
 // Each integration lives in its own folder below hooks/ and is described by
 // one Rule value: which package it targets, which functions get a prologue
 // (and where allowed an epilogue), which files are added to the target's
@@ -41,6 +48,11 @@ type Rule struct {
 	// Runtime lists the runtime packages that every traced main package
 	// imports while this rule is enabled and fits the target.
 	Runtime []string
+	// Imports are packages the spliced code of a non-standard target
+	// calls, by the name the prologues use: each changed file gets
+	// `import name "path"`. (The standard library cannot import them;
+	// its rules use Files and //go:linkname instead.)
+	Imports map[string]string
 	// Core rules cannot be disabled: the runtime depends on them.
 	Core bool
 }

@@ -58,8 +58,9 @@ func openBuild(tool string, args []string, dir string) (*build, error) {
 		Flags:  flags,
 		SelfID: self,
 		// Everything spliced code may import: what main packages import,
-		// and what //ottrace:span directives in any package call.
-		Packages: append(runtimePackages(rules), directive.RuntimePackage),
+		// what //ottrace:span directives call, and what rules for
+		// non-standard targets call.
+		Packages: append(append(runtimePackages(rules), directive.RuntimePackage), importedPackages(rules)...),
 		CacheDir: cache,
 		// The nested build splices exactly the parent's selection, even
 		// where it would not find the parent's ottoolexec.yaml.

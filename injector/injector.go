@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 
@@ -188,6 +189,23 @@ func runtimePackages(rules []*hooks.Rule) []string {
 }
 
 const bootPackage = "github.com/ottoolexec/ottoolexec/runtime/boot"
+
+// importedPackages returns the runtime packages that spliced code of the
+// given rules imports from inside non-standard targets.
+func importedPackages(rules []*hooks.Rule) []string {
+	var pkgs []string
+	seen := make(map[string]bool)
+	for _, r := range rules {
+		for _, p := range r.Imports {
+			if !seen[p] {
+				seen[p] = true
+				pkgs = append(pkgs, p)
+			}
+		}
+	}
+	sort.Strings(pkgs)
+	return pkgs
+}
 
 // cacheDir returns the directory where ottoolexec keeps the runtime source
 // and its resolution memos: OTTOOLEXEC_CACHE, else ottoolexec/ in the

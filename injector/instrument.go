@@ -53,11 +53,19 @@ func (u *unit) applyRule(r *hooks.Rule) error {
 	changed, err := splice.Apply(u.srcs, r.Funcs, r.Fields...)
 	var misfit *splice.MisfitError
 	if errors.As(err, &misfit) {
-		u.notes = append(u.notes, fmt.Sprintf("%s: %v; building it without the %s integration", u.pkgPath, err, r.Name))
+		u.notes = append(u.notes, fmt.Sprintf("%s%s: %v; building it without the %s integration", u.pkgPath, u.moduleVersion(), err, r.Name))
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if len(r.Imports) > 0 {
+		if changed, err = splice.AddImports(u.srcs, changed, r.Imports); err != nil {
+			return err
+		}
+		for _, path := range r.Imports {
+			u.imports = append(u.imports, path)
+		}
 	}
 	u.update(changed)
 	for _, f := range r.Files {
@@ -160,4 +168,19 @@ func fits(r *hooks.Rule, pkgs map[string]resolve.Package) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// moduleVersion returns " (module version vX.Y.Z)" when the package's files
+// are in the module cache, whose directories carry the version, for notes
+// that say which version did not fit.
+func (u *unit) moduleVersion() string {
+	for _, src := range u.srcs {
+		if i := strings.LastIndex(src.Path, "@"); i >= 0 {
+			v := src.Path[i+1:]
+			if j := strings.IndexAny(v, `/\`); j >= 0 {
+				return " (version " + v[:j] + ")"
+			}
+		}
+	}
+	return ""
 }

@@ -42,9 +42,11 @@ func link(tool string, rawArgs []string) error {
 	if err != nil {
 		return err
 	}
-	// Packages with //ottrace:span import the directive runtime; a line
-	// for a package nothing imports costs the linker nothing.
+	// Packages with //ottrace:span import the directive runtime, and
+	// non-standard targets their rule's runtime half; a line for a package
+	// nothing imports costs the linker nothing.
 	roots = append(roots, directive.RuntimePackage)
+	roots = append(roots, importedPackages(b.rules)...)
 	deps, err := closure(roots, archives)
 	if err != nil {
 		return err

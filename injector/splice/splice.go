@@ -14,6 +14,7 @@ import (
 	"go/parser"
 	"go/printer"
 	"go/token"
+	"sort"
 	"strings"
 
 	"golang.org/x/tools/go/ast/inspector"
@@ -275,4 +276,38 @@ func returns(body *ast.BlockStmt) []*ast.ReturnStmt {
 		return true
 	})
 	return rets
+}
+
+// AddImports adds `import name "path"` for each of imports to every file
+// in changed (the output of Apply for srcs), on its package clause's line
+// so that no line moves, and returns the new texts.
+func AddImports(srcs []Source, changed map[string][]byte, imports map[string]string) (map[string][]byte, error) {
+	names := make([]string, 0, len(imports))
+	for name := range imports {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var decl strings.Builder
+	for _, name := range names {
+		fmt.Fprintf(&decl, "; import %s %q", name, imports[name])
+	}
+	out := make(map[string][]byte, len(changed))
+	for _, src := range srcs {
+		data, ok := changed[src.Path]
+		if !ok {
+			continue
+		}
+		fset := token.NewFileSet()
+		file, err := parser.ParseFile(fset, src.Path, data, parser.PackageClauseOnly)
+		if err != nil {
+			return nil, &SyntaxError{src.Path, err}
+		}
+		buf := edit.NewBuffer(data)
+		end := file.Name.End()
+		buf.Insert(fset.File(end).Offset(end), decl.String()+restore(fset, end))
+		if out[src.Path], err = buf.Bytes(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

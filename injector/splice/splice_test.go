@@ -143,3 +143,25 @@ func newg(id int) *g {
 		t.Errorf("missing type: err = %v", err)
 	}
 }
+
+func TestAddImports(t *testing.T) {
+	srcs := []Source{{Path: "/src/p/p.go", Data: []byte(target)}}
+	changed, err := Apply(srcs, funcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := AddImports(srcs, changed, map[string]string{"__b": "example.com/b", "__a": "example.com/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out["/src/p/p.go"])
+	want := "//line /src/p/p.go:1:1\npackage p; import __a \"example.com/a\"; import __b \"example.com/b\"/*line /src/p/p.go:1:10*/\n"
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("output starts\n%q\nwant\n%q", got[:len(want)], want)
+	}
+	// The positions of the spliced file's statements are unchanged.
+	have := callPositions(t, "spliced.go", got)
+	if orig := callPositions(t, "orig.go", target); have[0] != orig[0] {
+		t.Errorf("first call at %s, want %s", have[0], orig[0])
+	}
+}
