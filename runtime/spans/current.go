@@ -117,20 +117,19 @@ func CallResponseHook(span opentracing.Span, resp *http.Response) {
 
 type coveredKey struct{}
 
-// Covered returns a copy of ctx marking that a client span already covers
-// the operation under way, so that instrumentation of a lower layer (the
-// pgx driver under database/sql, the SDK's own HTTP request under an AWS
-// call) does not open a second span for it. The lower layer checks
-// IsCovered(ctx, component) with its own component name.
-func Covered(ctx context.Context, component string) context.Context {
-	return context.WithValue(ctx, coveredKey{}, component)
+// Covered returns a copy of ctx marking that a span of layer (say
+// "database/sql") already covers the operation under way, so that
+// instrumentation of a lower layer (the pgx driver under database/sql)
+// does not open a second span for it: it checks IsCovered(ctx, layer).
+func Covered(ctx context.Context, layer string) context.Context {
+	return context.WithValue(ctx, coveredKey{}, layer)
 }
 
-// IsCovered reports whether ctx carries Covered for component.
-func IsCovered(ctx context.Context, component string) bool {
+// IsCovered reports whether ctx carries Covered for layer.
+func IsCovered(ctx context.Context, layer string) bool {
 	if ctx == nil {
 		return false
 	}
-	c, _ := ctx.Value(coveredKey{}).(string)
-	return c == component
+	l, _ := ctx.Value(coveredKey{}).(string)
+	return l == layer
 }
