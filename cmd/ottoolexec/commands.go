@@ -16,7 +16,7 @@ import (
 	"github.com/ottoolexec/ottoolexec/injector"
 	"github.com/ottoolexec/ottoolexec/injector/pin"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
-	"github.com/ottoolexec/ottoolexec/runtime/export"
+	"github.com/ottoolexec/ottoolexec/runtime/spanfile"
 )
 
 func noArgs(cmd string, args []string) error {
@@ -116,13 +116,13 @@ func traceCmd(args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("usage: ottoolexec trace FILE [FILE ...]")
 	}
-	var all []export.Span
+	var all []spanfile.Span
 	for _, name := range args {
 		f, err := os.Open(name)
 		if err != nil {
 			return err
 		}
-		spans, err := export.ReadJSONL(f)
+		spans, err := spanfile.ReadJSONL(f)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -132,7 +132,7 @@ func traceCmd(args []string) error {
 	if len(all) == 0 {
 		return fmt.Errorf("no spans in %s", strings.Join(args, ", "))
 	}
-	return export.WriteTree(os.Stdout, all)
+	return spanfile.WriteTree(os.Stdout, all)
 }
 
 // pinCmd records the runtime's requirements (and ottoolexec as a tool) in

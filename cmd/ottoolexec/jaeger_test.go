@@ -10,7 +10,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/ottoolexec/ottoolexec/internal/jaegertest"
-	"github.com/ottoolexec/ottoolexec/runtime/export"
+	"github.com/ottoolexec/ottoolexec/runtime/spanfile"
 )
 
 // cmdJaeger runs a real Jaeger for a script.
@@ -60,7 +60,7 @@ func cmdJaeger(ts *testscript.TestScript, neg bool, args []string) {
 		defer f.Close()
 		for _, tr := range traces {
 			for _, s := range tr.Spans {
-				data, err := export.Span{
+				data, err := spanfile.Span{
 					TraceID:   s.TraceID,
 					SpanID:    s.SpanID,
 					ParentID:  s.ParentSpanID,

@@ -16,7 +16,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/ottoolexec/ottoolexec/runtime/export"
+	"github.com/ottoolexec/ottoolexec/runtime/spanfile"
 )
 
 // binDir holds the ottoolexec binary the scripts run, built once per test
@@ -387,7 +387,7 @@ func cmdSpans(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	f, err := os.Open(ts.MkAbs(args[0]))
 	ts.Check(err)
-	all, err := export.ReadJSONL(f)
+	all, err := spanfile.ReadJSONL(f)
 	f.Close()
 	ts.Check(err)
 	verb, rest := args[1], args[2:]
@@ -396,7 +396,7 @@ func cmdSpans(ts *testscript.TestScript, neg bool, args []string) {
 	switch verb {
 	case "tree":
 		var b strings.Builder
-		ts.Check(export.WriteTree(&b, all))
+		ts.Check(spanfile.WriteTree(&b, all))
 		ts.Stdout().Write([]byte(b.String()))
 		return
 	case "count":
@@ -439,7 +439,7 @@ func cmdSpans(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if ok == neg {
 		var b strings.Builder
-		export.WriteTree(&b, all)
+		spanfile.WriteTree(&b, all)
 		if neg {
 			ts.Fatalf("unexpectedly: %s\n%s", what, b.String())
 		}
@@ -456,8 +456,8 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
-func match(ts *testscript.TestScript, all []export.Span, filters []string) []export.Span {
-	var out []export.Span
+func match(ts *testscript.TestScript, all []spanfile.Span, filters []string) []spanfile.Span {
+	var out []spanfile.Span
 	for _, s := range all {
 		if matches(ts, s, filters) {
 			out = append(out, s)
@@ -492,7 +492,7 @@ func fieldMatches(ts *testscript.TestScript, fields map[string]any, filter, cond
 	return ok && fmt.Sprint(v) == want
 }
 
-func matches(ts *testscript.TestScript, s export.Span, filters []string) bool {
+func matches(ts *testscript.TestScript, s spanfile.Span, filters []string) bool {
 	for _, f := range filters {
 		switch {
 		case f == "root":

@@ -1,4 +1,4 @@
-package export
+package spanfile
 
 import (
 	"bytes"
