@@ -163,7 +163,9 @@ func (s *Session) prepareModule(gomod string) error {
 		return fmt.Errorf("go.work workspaces are not supported yet (GOWORK=%s); build with GOWORK=off or without ottoolexec", s.Env.GOWORK)
 	}
 	if s.Flags.Mod == "vendor" || s.Flags.Mod == "" && hasVendor(gomod) && !strings.Contains(s.Env.GOFLAGS, "-mod=") {
-		return fmt.Errorf("-mod=vendor builds are not supported yet (%s); build with -mod=mod or without ottoolexec", vendorModules(gomod))
+		if err := checkVendor(vendorModules(gomod)); err != nil {
+			return err
+		}
 	}
 	src, err := WriteSource(s.CacheDir)
 	if err != nil {
@@ -272,6 +274,31 @@ func (s *Session) checkUserRuntime(gomod string) error {
 		return fmt.Errorf("%s requires %s %s, whose runtime is not the one this ottoolexec links (it was built from another version): "+
 			"build with the matching ottoolexec (after `ottoolexec pin`: go tool ottoolexec go build ./...), or require the version this ottoolexec comes from",
 			gomod, ModulePath, memo.Version)
+	}
+	return nil
+}
+
+// checkVendor allows a -mod=vendor build when none of the runtime's
+// modules is vendored. The runtime is then resolved from the module cache
+// (the nested command runs with -mod=mod on its temporary go.mod) and
+// shares only the standard library with the build, which vendoring does
+// not touch. A module both vendored and used by the runtime would be
+// compiled twice, from two directories, and the link would fail with a
+// fingerprint mismatch, so that case is refused with its name.
+func checkVendor(modulesTxt string) error {
+	data, err := os.ReadFile(modulesTxt)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", modulesTxt, err)
+	}
+	runtime := make(map[string]bool)
+	for _, m := range RuntimeModules {
+		runtime[m] = true
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 2 && fields[0] == "#" && runtime[fields[1]] {
+			return fmt.Errorf("%s vendors %s, which the tracing runtime also uses; ottoolexec cannot share a vendored copy with the runtime yet: build with -mod=mod, or without ottoolexec", modulesTxt, fields[1])
+		}
 	}
 	return nil
 }
