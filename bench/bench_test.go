@@ -65,3 +65,52 @@ func TestEnvWith(t *testing.T) {
 		t.Errorf("envWith = %q, want %q", got, want)
 	}
 }
+
+func TestParseBench(t *testing.T) {
+	out := []byte(`goos: linux
+goarch: amd64
+pkg: example.com/micro
+BenchmarkCurrentSpan/nil-ctx/nospan-2         	46896175	         6.531 ns/op	         5.891 cpu-ns/op	       0 B/op	       0 allocs/op
+BenchmarkHookClientDo-2                       	  859029	       610.2 ns/op	       412.7 cpu-ns/op	     424 B/op	       6 allocs/op
+BenchmarkGoroutine/span 	  1000	       470 ns/op
+PASS
+`)
+	runs, order, err := parseBench(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"CurrentSpan/nil-ctx/nospan", "HookClientDo", "Goroutine/span"}; !reflect.DeepEqual(order, want) {
+		t.Errorf("order %q, want %q", order, want)
+	}
+	if got, want := runs["HookClientDo"], (microRun{N: 859029, NsOp: 610.2, CPUNsOp: 412.7, BOp: 424, Allocs: 6}); got != want {
+		t.Errorf("HookClientDo: %+v, want %+v", got, want)
+	}
+	if got := runs["Goroutine/span"]; got.N != 1000 || got.NsOp != 470 {
+		t.Errorf("Goroutine/span: %+v", got)
+	}
+	if _, _, err := parseBench([]byte("FAIL\n")); err == nil {
+		t.Error("no error for output without results")
+	}
+}
+
+func TestPaired(t *testing.T) {
+	r := &microResult{Runs: map[string]map[string][]microRun{
+		"a": {"x": {{NsOp: 10}, {NsOp: 12}, {NsOp: 30}}},
+		"b": {"x": {{NsOp: 9}, {NsOp: 10}, {NsOp: 10}}},
+	}}
+	if got := r.pairedDiff("a", "b", "x", wallOp); got != 2 {
+		t.Errorf("pairedDiff = %v, want 2", got)
+	}
+	if got := r.pairedRatio("a", "b", "x", wallOp); got != 1.2 {
+		t.Errorf("pairedRatio = %v, want 1.2", got)
+	}
+}
+
+func TestQuartiles(t *testing.T) {
+	if q1, q3 := quartiles([]float64{5, 1, 4, 2, 3}); q1 != 2 || q3 != 4 {
+		t.Errorf("quartiles(1..5) = %v, %v; want 2, 4", q1, q3)
+	}
+	if q1, q3 := quartiles([]float64{7}); q1 != 7 || q3 != 7 {
+		t.Errorf("quartiles(7) = %v, %v", q1, q3)
+	}
+}

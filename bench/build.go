@@ -36,7 +36,7 @@ func (b *bench) buildEnv(gocache, otcache, probeLog string) []string {
 	if probeLog != "" {
 		set[probeEnv] = probeLog
 	}
-	return envWith(os.Environ(), set, "OTTOOLEXEC_DISABLE", "OTTOOLEXEC_NESTED_ID", "GOEXPERIMENT", "GODEBUG")
+	return envWith(os.Environ(), set, "OTTOOLEXEC_DISABLE", "OTTOOLEXEC_INTEGRATIONS", "OTTOOLEXEC_NESTED_ID", "GOEXPERIMENT", "GODEBUG")
 }
 
 type buildMode int
@@ -44,12 +44,11 @@ type buildMode int
 const (
 	plainBuild buildMode = iota
 	instrBuild
-	probeBuild   // instrumented, with the probe in front of ottoolexec
-	variantBuild // instrumented, with -variant's environment variable
+	probeBuild // instrumented, with the probe in front of ottoolexec
 )
 
 func (m buildMode) String() string {
-	return [...]string{"plain", "instrumented", "instrumented (probed)", "variant"}[m]
+	return [...]string{"plain", "instrumented", "instrumented (probed)"}[m]
 }
 
 // goBuild builds p's packages into outDir.
@@ -59,7 +58,7 @@ func (b *bench) goBuild(ctx context.Context, p *program, mode buildMode, what, g
 	}
 	args := []string{b.goCmd, "build", "-o", outDir + "/"}
 	switch mode {
-	case instrBuild, variantBuild:
+	case instrBuild:
 		args = append(args, "-toolexec="+b.ottoolexec)
 	case probeBuild:
 		args = append(args, "-toolexec="+b.self+" tool "+b.ottoolexec)
@@ -70,9 +69,6 @@ func (b *bench) goBuild(ctx context.Context, p *program, mode buildMode, what, g
 	}
 	what = fmt.Sprintf("%s of %s", what, p.Name)
 	env := b.buildEnv(gocache, otcache, probeLog)
-	if mode == variantBuild {
-		env = append(env, b.variant)
-	}
 	if mode != probeBuild {
 		return runCmd(ctx, what, p.Dir, env, args...)
 	}
@@ -134,7 +130,6 @@ func (w *detachedWatch) record() *probeRecord {
 type buildResult struct {
 	Prog                       *program
 	ColdPlain, ColdInstr       []cmdResult
-	ColdVariant                []cmdResult // instrumented with -variant's variable
 	RebuildPlain, RebuildInstr []time.Duration
 	SizePlain, SizeInstr       map[string]int64
 	Cold, Cached               *probeReport
@@ -162,37 +157,22 @@ func (b *bench) measureBuild(ctx context.Context, p *program) (*buildResult, err
 		if i%2 == 1 {
 			modes = []buildMode{instrBuild, plainBuild}
 		}
-		if b.variant != "" {
-			// Three kinds: each comes first, second and third in turn.
-			modes = []buildMode{plainBuild, instrBuild, variantBuild}
-			k := i % 3
-			modes = append(modes[k:], modes[:k]...)
-		}
 		for _, mode := range modes {
 			tag := fmt.Sprintf("%s-%d", mode, i)
 			what := fmt.Sprintf("cold %s build %d/%d", mode, i+1, b.coldRuns)
-			if mode == variantBuild {
-				what = fmt.Sprintf("cold instrumented %s build %d/%d", b.variant, i+1, b.coldRuns)
-			}
 			res, err := b.goBuild(ctx, p, mode, what, path("gocache-"+tag), path("otcache-"+tag), path("out-"+tag), "")
 			if err != nil {
 				return nil, err
 			}
 			b.logf("  %-36s %6.1f s wall  %6.1f s cpu  maxrss %4.0f MB  (load %s at start)%s", what, secs(res.Wall), secs(res.CPU), mb(res.MaxRSSKB), res.Load, orphanNote(res))
-			switch mode {
-			case plainBuild:
+			if mode == plainBuild {
 				r.ColdPlain = append(r.ColdPlain, res)
-			case instrBuild:
+			} else {
 				r.ColdInstr = append(r.ColdInstr, res)
-			default:
-				r.ColdVariant = append(r.ColdVariant, res)
 			}
 		}
-		if i < b.coldRuns-1 || b.variant != "" {
+		if i < b.coldRuns-1 { // the last pair's caches are kept for the cached rebuilds
 			for _, mode := range modes {
-				if i == b.coldRuns-1 && mode != variantBuild {
-					continue // kept for the cached rebuilds
-				}
 				tag := fmt.Sprintf("%s-%d", mode, i)
 				for _, d := range []string{"gocache-", "otcache-", "out-"} {
 					os.RemoveAll(path(d + tag))

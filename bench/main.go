@@ -1,10 +1,12 @@
 // Command bench measures what ottoolexec costs: the build (cold and cached,
 // instrumented against plain, with ottoolexec's own memory and time broken
-// down) and the run time of a traced HTTP round trip against the same
-// program traced by hand with go-stdlib's nethttp. It writes a Markdown
-// report; see bench/README.md.
+// down), the run time of a traced HTTP round trip against the same
+// program traced by hand with go-stdlib's nethttp, and micro-benchmarks of
+// the splices themselves (a hook with tracing disabled, goroutine creation
+// with the goroutine-local slot, CurrentSpan without a context). It writes
+// a Markdown report; see bench/README.md.
 //
-//	go run ./bench -ottoolexec bin/ottoolexec -out bench/RESULTS.md [-only build|runtime]
+//	go run ./bench -ottoolexec bin/ottoolexec -out bench/RESULTS.md [-only build|runtime|roundtrip|micro]
 //
 // Every figure is compared with a baseline measured in the same run;
 // nothing here passes or fails on time.
@@ -33,8 +35,9 @@ type bench struct {
 	coldRuns, rebuilds int
 	probe              bool
 	rtN, rtRounds      int
+	microRounds        int
+	benchtime          string // -test.benchtime of the micro-benchmarks
 	keep               bool
-	variant            string // NAME=value for a third kind of cold build
 
 	detached *detachedWatch // of the last probed build
 }
@@ -52,7 +55,7 @@ func realMain() int {
 	var (
 		ottoolexec = flag.String("ottoolexec", "", "the ottoolexec binary to measure (required)")
 		out        = flag.String("out", "bench/RESULTS.md", "write the report here")
-		only       = flag.String("only", "", "run only one part: build or runtime")
+		only       = flag.String("only", "", "run only one part: build, or runtime (= roundtrip and micro), roundtrip or micro")
 		programs   = flag.String("programs", "demo,large", "build programs to measure: demo, large")
 		largeMod   = flag.String("large", "github.com/prometheus/node_exporter@v1.12.1", "the larger program: module@version (its main package is the module path unless -large-pkg says otherwise)")
 		largePkg   = flag.String("large-pkg", "", "main package of the larger program (default: the module path)")
@@ -63,23 +66,31 @@ func realMain() int {
 	flag.BoolVar(&b.probe, "probe", true, "also run one probed cold build and cached rebuild per program (time and memory of ottoolexec itself)")
 	flag.IntVar(&b.rtN, "n", 20000, "round trips per run-time run")
 	flag.IntVar(&b.rtRounds, "rounds", 9, "run-time rounds (each runs every variant once)")
-	flag.StringVar(&b.variant, "variant", "OTTOOLEXEC_NO_BACKGROUND=1", "also time cold instrumented builds with this NAME=value in the environment (empty: none)")
+	flag.IntVar(&b.microRounds, "micro-rounds", 10, "micro-benchmark rounds (each runs every variant's test binary once)")
+	flag.StringVar(&b.benchtime, "benchtime", "1s", "-test.benchtime of each micro-benchmark in a round")
 	flag.BoolVar(&b.keep, "keep", false, "keep the temporary directory (build caches, probe logs) and print its path")
 	flag.Parse()
-	if b.variant != "" && !strings.Contains(b.variant, "=") {
+	parts := map[string]bool{"build": true, "roundtrip": true, "micro": true}
+	switch *only {
+	case "":
+	case "runtime":
+		parts = map[string]bool{"roundtrip": true, "micro": true}
+	case "build", "roundtrip", "micro":
+		parts = map[string]bool{*only: true}
+	default:
 		flag.Usage()
 		return 2
 	}
-	if *ottoolexec == "" || flag.NArg() > 0 || (*only != "" && *only != "build" && *only != "runtime") || b.coldRuns < 1 || b.rebuilds < 1 || b.rtRounds < 1 {
+	if *ottoolexec == "" || flag.NArg() > 0 || b.coldRuns < 1 || b.rebuilds < 1 || b.rtRounds < 1 || b.microRounds < 1 {
 		flag.Usage()
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// ottoolexec may start detached processes (a background resolution of
-	// the runtime); as the subreaper this program waits for them and counts
-	// their cost with the build that started them.
+	// Should ottoolexec leave detached processes behind, as the subreaper
+	// this program waits for them and counts their cost with the build that
+	// started them.
 	if err := becomeSubreaper(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 1
@@ -98,27 +109,45 @@ func realMain() int {
 	m := readMachine(ctx, b.goCmd, b.root)
 	b.logf("bench: %s, %d CPUs (%s), %s; temporary files in %s", m.GoVersion, m.NumCPU, m.CPU, m.Date, b.tmp)
 
+	// The micro-benchmarks' binaries are built first: the traced one takes
+	// the runtime from the working tree, which must still be the one
+	// ottoolexec was built from.
+	var mb *microBuild
+	if parts["micro"] {
+		b.logf("run time: building the micro-benchmarks (bench/micro)")
+		var err error
+		if mb, err = b.buildMicro(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			return 1
+		}
+	}
+
 	var builds []*buildResult
 	var pass *passResult
 	var rt *runtimeResult
+	var micro *microResult
 	var err error
-	if *only != "runtime" {
+	if parts["build"] {
 		b.logf("build cost: pass-through of one tool invocation")
 		if pass, err = b.passThrough(ctx, 100); err == nil {
 			b.logf("  compile -V: %.1f ms direct, %.1f ms through a minimal Go wrapper, %.1f ms through ottoolexec (medians of %d)", pass.Direct, pass.Minimal, pass.Via, pass.N)
 			builds, err = b.measureBuilds(ctx, *programs, *largeMod, *largePkg)
 		}
 	}
-	if err == nil && *only != "build" {
+	if err == nil && parts["roundtrip"] {
 		b.logf("run time: HTTP round trips over loopback")
 		rt, err = b.measureRuntime(ctx)
+	}
+	if err == nil && parts["micro"] {
+		b.logf("run time: micro-benchmarks of the splices (bench/micro)")
+		micro, err = b.measureMicro(ctx, mb)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 1
 	}
 	m.LoadEnd = loadAvg()
-	report := b.report(m, pass, builds, rt)
+	report := b.report(m, pass, builds, rt, micro)
 	fmt.Print("\n" + report)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(report), 0o666); err != nil {

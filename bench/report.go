@@ -22,7 +22,7 @@ func seconds(xs []float64) string {
 }
 
 // report renders everything measured as Markdown.
-func (b *bench) report(m machine, pass *passResult, builds []*buildResult, rt *runtimeResult) string {
+func (b *bench) report(m machine, pass *passResult, builds []*buildResult, rt *runtimeResult, micro *microResult) string {
 	var s strings.Builder
 	s.WriteString("# ottoolexec benchmark results\n\n")
 	s.WriteString("Written by `make bench` (`go run ./bench`); see bench/README.md for what is measured and how. ")
@@ -46,8 +46,14 @@ func (b *bench) report(m machine, pass *passResult, builds []*buildResult, rt *r
 			b.buildSection(&s, r)
 		}
 	}
+	if rt != nil || micro != nil {
+		s.WriteString("## Run-time cost\n\n")
+	}
 	if rt != nil {
 		b.runtimeSection(&s, rt)
+	}
+	if micro != nil {
+		b.microSection(&s, micro)
 	}
 	return s.String()
 }
@@ -97,11 +103,6 @@ func (b *bench) buildSection(s *strings.Builder, r *buildResult) {
 	fmt.Fprintf(s, "| cold build, wall | %.1f s | %.1f s | **%s** | ≤ 1.3× |\n", cp, ci, ratio(ci, cp))
 	fmt.Fprintf(s, "| cold build, wall, median of the per-pair ratios | | | %.2f× | ≤ 1.3× |\n", median(pairRatios))
 	fmt.Fprintf(s, "| cold build, CPU (user+sys, whole process tree) | %.1f s | %.1f s | %s | |\n", cpuP, cpuI, ratio(cpuI, cpuP))
-	if len(r.ColdVariant) > 0 {
-		cv, cpuV := median(wall(r.ColdVariant)), median(cpu(r.ColdVariant))
-		fmt.Fprintf(s, "| cold build with %s, wall | %.1f s | %.1f s | **%s** | ≤ 1.3× |\n", b.variant, cp, cv, ratio(cv, cp))
-		fmt.Fprintf(s, "| cold build with %s, CPU | %.1f s | %.1f s | %s | |\n", b.variant, cpuP, cpuV, ratio(cpuV, cpuP))
-	}
 	fmt.Fprintf(s, "| cached rebuild, wall | %.2f s | %.2f s | **%s** | ≤ 1.5× |\n", rp, ri, ratio(ri, rp))
 	if r.Cold != nil {
 		fmt.Fprintf(s, "| peak RSS of any ottoolexec process (probed cold build) | – | %.0f MB | | ≤ 200 MB |\n", mb(r.Cold.PeakOt))
@@ -123,9 +124,6 @@ func (b *bench) buildSection(s *strings.Builder, r *buildResult) {
 		seconds(wall(r.ColdPlain)), seconds(wall(r.ColdInstr)), strings.ReplaceAll(seconds(pairRatios), ", ", "×, ")+"×",
 		seconds(durations(r.RebuildPlain)), seconds(durations(r.RebuildInstr)),
 		seconds(cpu(r.ColdPlain)), seconds(cpu(r.ColdInstr)), loads(r.ColdPlain), loads(r.ColdInstr))
-	if len(r.ColdVariant) > 0 {
-		fmt.Fprintf(s, "Cold instrumented builds with %s: wall %s s; CPU %s s; load at start %s.\n\n", b.variant, seconds(wall(r.ColdVariant)), seconds(cpu(r.ColdVariant)), loads(r.ColdVariant))
-	}
 	var orphans []string
 	for _, x := range r.ColdInstr {
 		orphans = append(orphans, fmt.Sprintf("%d (%.2f s)", x.Orphans, x.OrphanWait.Seconds()))
@@ -151,7 +149,7 @@ func (b *bench) buildSection(s *strings.Builder, r *buildResult) {
 }
 
 func (b *bench) runtimeSection(s *strings.Builder, rt *runtimeResult) {
-	s.WriteString("## Run-time cost\n\n")
+	s.WriteString("### HTTP round trips\n\n")
 	fmt.Fprintf(s, "bench/roundtrip: one process serves `GET /work` (a 3-byte body) on 127.0.0.1 and sends it requests one after another over a keep-alive connection; "+
 		"a run times %d round trips after 2000 warm-up ones. Figures per round trip, client and server together: wall ns/op, CPU ns/op (user+sys of the process), allocs/op and B/op (runtime.MemStats). "+
 		"%d rounds, each running every variant once in a rotating order; medians.\n\n", rt.N, rt.Rounds)

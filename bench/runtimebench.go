@@ -67,7 +67,7 @@ func (b *bench) measureRuntime(ctx context.Context) (*runtimeResult, error) {
 	env := envWith(os.Environ(), map[string]string{
 		"GOFLAGS": "-buildvcs=false", "GOTOOLCHAIN": "local", "GOWORK": "off",
 		"OTTOOLEXEC_CACHE": filepath.Join(dir, "otcache"),
-	}, "OTTOOLEXEC_DISABLE", "OTTOOLEXEC_NESTED_ID")
+	}, "OTTOOLEXEC_DISABLE", "OTTOOLEXEC_INTEGRATIONS", "OTTOOLEXEC_NESTED_ID")
 	builds := []struct{ what, out, pkg, toolexec string }{
 		{"round-trip program, plain", "untraced", "./plain", ""},
 		{"round-trip program, hand-instrumented", "hand", "./hand", ""},

@@ -202,7 +202,8 @@ func readMachine(ctx context.Context, goCmd, root string) machine {
 	gitCmd = exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench")
 	gitCmd.Dir = root
 	if out, err := gitCmd.Output(); err == nil {
-		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		// Not TrimSpace: the first line starts with its status column.
+		for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 			if len(line) > 3 {
 				m.Dirty = append(m.Dirty, line[3:])
 			}
