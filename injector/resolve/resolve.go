@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/semver"
 
 	"github.com/ottoolexec/ottoolexec/injector/goflags"
 )
@@ -77,10 +78,11 @@ type Session struct {
 	CacheDir string        // ottoolexec's cache directory
 	Environ  []string      // extra environment for nested go commands
 
-	key     string // what the answers depend on
-	dir     string // CacheDir/resolve/key
-	modfile string // temporary go.mod, "" when the runtime is in the main module
-	modDir  string // directory the nested command runs in
+	key      string // what the answers depend on
+	dir      string // CacheDir/resolve/key
+	modfile  string // temporary go.mod, "" when the runtime is in the main module
+	workFile string // temporary go.work, in workspace mode
+	modDir   string // directory the nested command runs in
 }
 
 // Module is a module version the runtime is built with.
@@ -160,7 +162,7 @@ func vendorModules(gomod string) string {
 // replaced by the runtime source.
 func (s *Session) prepareModule(gomod string) error {
 	if s.Env.GOWORK != "" && s.Env.GOWORK != "off" {
-		return fmt.Errorf("go.work workspaces are not supported yet (GOWORK=%s); build with GOWORK=off or without ottoolexec", s.Env.GOWORK)
+		return s.prepareWorkspace()
 	}
 	if s.Flags.Mod == "vendor" || s.Flags.Mod == "" && hasVendor(gomod) && !strings.Contains(s.Env.GOFLAGS, "-mod=") {
 		if err := checkVendor(vendorModules(gomod)); err != nil {
@@ -278,6 +280,89 @@ func (s *Session) checkUserRuntime(gomod string) error {
 	return nil
 }
 
+// prepareWorkspace writes the temporary go.work the nested command
+// resolves with in a workspace build: the user's, with every path made
+// absolute, plus the runtime source as one more workspace module. (The
+// go command takes no -modfile in workspace mode.)
+func (s *Session) prepareWorkspace() error {
+	data, err := os.ReadFile(s.Env.GOWORK)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", s.Env.GOWORK, err)
+	}
+	wf, err := modfile.ParseWork(s.Env.GOWORK, data, nil)
+	if err != nil {
+		return fmt.Errorf("parsing %s: %w", s.Env.GOWORK, err)
+	}
+	base := filepath.Dir(s.Env.GOWORK)
+	abs := func(p string) string {
+		if filepath.IsAbs(p) || !strings.HasPrefix(p, ".") {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	var uses []string
+	for _, u := range wf.Use {
+		uses = append(uses, u.Path)
+	}
+	for _, u := range uses {
+		dir := abs(u)
+		gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err != nil {
+			return fmt.Errorf("reading the go.mod of workspace module %s: %w", u, err)
+		}
+		f, err := modfile.ParseLax(filepath.Join(dir, "go.mod"), gomod, nil)
+		if err != nil {
+			return err
+		}
+		for _, r := range f.Require {
+			if r.Mod.Path == ModulePath {
+				return fmt.Errorf("workspace module %s requires %s: a workspace importing ottoolexec's API is not supported yet; build with GOWORK=off", u, ModulePath)
+			}
+		}
+		if err := wf.DropUse(u); err != nil {
+			return err
+		}
+		if err := wf.AddUse(dir, ""); err != nil {
+			return err
+		}
+	}
+	for _, r := range wf.Replace {
+		if r.New.Version == "" && strings.HasPrefix(r.New.Path, ".") {
+			if err := wf.AddReplace(r.Old.Path, r.Old.Version, abs(r.New.Path), ""); err != nil {
+				return err
+			}
+		}
+	}
+	src, err := WriteSource(s.CacheDir)
+	if err != nil {
+		return err
+	}
+	if err := wf.AddUse(src, ModulePath); err != nil {
+		return err
+	}
+	// The runtime module's go line must not be newer than the workspace's.
+	if wf.Go == nil || semver.Compare("v"+wf.Go.Version, "v"+runtimeGoVersion) < 0 {
+		if err := wf.AddGoStmt(runtimeGoVersion); err != nil {
+			return err
+		}
+	}
+	wf.Cleanup()
+	if err := os.MkdirAll(s.dir, 0o777); err != nil {
+		return fmt.Errorf("creating %s: %w", s.dir, err)
+	}
+	s.workFile = filepath.Join(s.dir, "go.work")
+	s.modDir = s.Dir
+	if err := writeIfChanged(s.workFile, modfile.Format(wf.Syntax)); err != nil {
+		return err
+	}
+	_, runtimeSum, err := RuntimeGoMod()
+	if err != nil {
+		return err
+	}
+	userSum, _ := os.ReadFile(s.Env.GOWORK + ".sum")
+	return writeIfChanged(s.workFile+".sum", MergeSums(userSum, runtimeSum))
+}
+
 // checkVendor allows a -mod=vendor build when none of the runtime's
 // modules is vendored. The runtime is then resolved from the module cache
 // (the nested command runs with -mod=mod on its temporary go.mod) and
@@ -391,6 +476,12 @@ func (s *Session) list(env []string, args []string) ([]listed, error) {
 	cmd := exec.Command(s.GoCmd, args...)
 	cmd.Dir = s.modDir
 	cmd.Env = append(append(os.Environ(), s.Environ...), env...)
+	if s.workFile != "" {
+		cmd.Env = append(cmd.Env, "GOWORK="+s.workFile)
+	}
+	if os.Getenv("OTTOOLEXEC_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "ottoolexec: in %s: %s %s\n", cmd.Dir, strings.Join(cmd.Env[len(os.Environ()):], " "), strings.Join(cmd.Args, " "))
+	}
 	out, err := output(cmd)
 	if err != nil {
 		return nil, err
