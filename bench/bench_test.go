@@ -114,3 +114,19 @@ func TestQuartiles(t *testing.T) {
 		t.Errorf("quartiles(7) = %v, %v", q1, q3)
 	}
 }
+
+func TestVerdict(t *testing.T) {
+	for _, c := range []struct {
+		med, q1, q3 float64
+		want        string
+	}{
+		{1, 0.5, 1.5, "met"},
+		{3, 2.5, 4, "**missed**"},
+		{1.5, 1, 2.5, "met, within the noise"},
+		{2.5, 1, 3, "**missed**, within the noise"},
+	} {
+		if got := verdict(c.med, c.q1, c.q3, 2); got != c.want {
+			t.Errorf("verdict(%v, %v, %v, 2) = %q, want %q", c.med, c.q1, c.q3, got, c.want)
+		}
+	}
+}

@@ -39,7 +39,8 @@ type microRun struct {
 type microResult struct {
 	Version   string // of ottoolexec's module in the local proxy
 	Variants  []*microVariant
-	Benches   []string                         // in the order the binary runs them
+	Tops      []string                         // top-level benchmarks, as run
+	Benches   []string                         // with their sub-benchmarks, as reported
 	Runs      map[string]map[string][]microRun // variant → benchmark → one per round
 	Checks    []string
 	Rounds    int
@@ -175,26 +176,46 @@ func (b *bench) measureMicro(ctx context.Context, mb *microBuild) (*microResult,
 		b.logf("  check %s", msg)
 	}
 
+	// The top-level benchmarks, each run by itself in every variant in
+	// turn, so that the runs compared are seconds apart, not minutes: the
+	// load of a shared machine changes in between.
+	out, err := runCmd(ctx, "listing the micro-benchmarks", dir, runtimeEnv(nil), plainBin, "-test.list=^Benchmark")
+	if err != nil {
+		return nil, err
+	}
+	var tops []string
+	for _, line := range strings.Fields(string(out.Stdout)) {
+		if strings.HasPrefix(line, "Benchmark") {
+			tops = append(tops, line)
+		}
+	}
+	if len(tops) == 0 {
+		return nil, fmt.Errorf("micro-benchmarks: -test.list found no benchmark:\n%s", indent(string(out.Stdout)))
+	}
+	r.Tops = tops
 	for round := range b.microRounds {
-		for k := range r.Variants {
-			v := r.Variants[(k+round)%len(r.Variants)]
-			out, err := runCmd(ctx, fmt.Sprintf("round %d of the micro-benchmarks, %s", round+1, v.Name), dir, runtimeEnv(v.Env),
-				v.Bin, "-test.run=^$", "-test.bench=.", "-test.benchmem", "-test.count=1", "-test.benchtime="+b.benchtime)
-			if err != nil {
-				return nil, err
-			}
-			runs, order, err := parseBench(out.Stdout)
-			if err != nil {
-				return nil, fmt.Errorf("round %d of the micro-benchmarks, %s: %v", round+1, v.Name, err)
-			}
-			if r.Benches == nil {
-				r.Benches = order
-			}
-			if r.Runs[v.Name] == nil {
-				r.Runs[v.Name] = make(map[string][]microRun)
-			}
-			for name, run := range runs {
-				r.Runs[v.Name][name] = append(r.Runs[v.Name][name], run)
+		for i, top := range tops {
+			for k := range r.Variants {
+				v := r.Variants[(k+round+i)%len(r.Variants)]
+				what := fmt.Sprintf("round %d of the micro-benchmarks, %s, %s", round+1, top, v.Name)
+				out, err := runCmd(ctx, what, dir, runtimeEnv(v.Env),
+					v.Bin, "-test.run=^$", "-test.bench=^"+top+"$", "-test.benchmem", "-test.count=1", "-test.benchtime="+b.benchtime)
+				if err != nil {
+					return nil, err
+				}
+				runs, order, err := parseBench(out.Stdout)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %v", what, err)
+				}
+				if round == 0 && k == 0 {
+					r.Benches = append(r.Benches, order...)
+				}
+				if r.Runs[v.Name] == nil {
+					r.Runs[v.Name] = make(map[string][]microRun)
+				}
+				for name, run := range runs {
+					r.Runs[v.Name][name] = append(r.Runs[v.Name][name], run)
+				}
 			}
 		}
 		b.logf("  micro round %d/%d: %s", round+1, b.microRounds, r.roundSummary(round))
