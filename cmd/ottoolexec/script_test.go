@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,6 +95,7 @@ func TestScripts(t *testing.T) {
 			"ended":    cmdEnded,
 			"capture":  cmdCapture,
 		},
+		Condition:           serviceCondition,
 		RequireExplicitExec: true,
 	})
 }
@@ -556,4 +558,27 @@ func matches(ts *testscript.TestScript, s spanfile.Span, filters []string) bool 
 		}
 	}
 	return true
+}
+
+// serviceCondition is the script condition [service:HOST:PORT]: is a real
+// service the script talks to listening? Scripts skip when it is not:
+//
+//	[!service:127.0.0.1:5432] skip 'PostgreSQL is not running: README.md, section Tests, says how to start it'
+//
+// Under CI (CI set, as .ci/run does) an unreachable service is an error
+// instead, so that a CI run never passes by skipping.
+func serviceCondition(cond string) (bool, error) {
+	addr, ok := strings.CutPrefix(cond, "service:")
+	if !ok {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	conn, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	if err == nil {
+		conn.Close()
+		return true, nil
+	}
+	if os.Getenv("CI") != "" {
+		return false, fmt.Errorf("service at %s is not reachable under CI: %w", addr, err)
+	}
+	return false, nil
 }
