@@ -56,7 +56,10 @@ var SignalRule = &hooks.Rule{
 	Funcs: []hooks.Func{{
 		Name:      "Notify",
 		Signature: "(c chan<- os.Signal, sig ...os.Signal)",
-		Prologue:  "if __ottoolexec_notifyHook != nil { __ottoolexec_notifyHook(c, sig) };",
+		// The hook gets a copy of sig: handing Notify's own variadic slice
+		// to a function variable would make it escape, and every Notify
+		// call would allocate even with the hook unset.
+		Prologue: "if __ottoolexec_notifyHook != nil { __ottoolexec_notify(c, sig) };",
 	}, {
 		// process runs on os/signal's own goroutine for every signal a
 		// Notify asked for; the runtime acts there, so it needs no
