@@ -11,9 +11,13 @@
 // and makes its span the calling goroutine's current span. Channel.shutdown
 // ends the spans of deliveries that were never acknowledged.
 //
-// The context variants of Publish get a prologue too, because recent
-// versions drop the context on the way to send: it hands the context's span
-// to the send through the publishing's own copy of its headers.
+// A second rule, amqp-context, gives the context variants of Publish a
+// prologue, because recent versions drop the context on the way to send: it
+// hands the context's span to the send through the publishing's own copy of
+// its headers. It is a rule of its own because some versions have no
+// context to read (v1.2.0 predates these functions; v1.10.0 declares the
+// parameter as _ and ignores it): those get the amqp integration without
+// it, and a note saying so.
 //
 // The runtime half, which makes the spans, is the package in ./trace.
 package amqp
@@ -34,7 +38,7 @@ var Rule = &hooks.Rule{
 	Name:    "amqp",
 	Doc:     "RabbitMQ (amqp091-go) producer and consumer spans, trace context in message headers",
 	Package: "github.com/rabbitmq/amqp091-go",
-	Tested:  []string{"v1.9.0", "v1.16.0"},
+	Tested:  []string{"v1.2.0", "v1.9.0", "v1.16.0"},
 	Funcs: []hooks.Func{
 		{
 			Recv:      "*Channel",
@@ -60,6 +64,22 @@ var Rule = &hooks.Rule{
 			Signature: "(e *Error)",
 			Prologue:  "if __ottoolexec_amqp.Enabled { ch.__ottoolexec_trace.Closed() };",
 		},
+	},
+	Fields:  []hooks.Field{{Type: "Channel", Decl: "__ottoolexec_trace __ottoolexec_amqp.Channel"}},
+	Files:   []hooks.File{{Name: "amqp.go", Content: injectAMQP}},
+	Imports: map[string]string{"__ottoolexec_amqp": runtimeHalf},
+}
+
+// ContextRule makes the span in the context given to PublishWithContext and
+// PublishWithDeferredConfirmWithContext the parent of the publishing's
+// producer span. Its import name differs from Rule's, since both rules add
+// their import to channel.go.
+var ContextRule = &hooks.Rule{
+	Name:    "amqp-context",
+	Doc:     "with amqp: the span in the context given to PublishWithContext is the producer span's parent",
+	Package: "github.com/rabbitmq/amqp091-go",
+	Tested:  []string{"v1.9.0", "v1.16.0"},
+	Funcs: []hooks.Func{
 		{
 			Recv:      "*Channel",
 			Name:      "PublishWithContext",
@@ -73,12 +93,10 @@ var Rule = &hooks.Rule{
 			Prologue:  publishContext,
 		},
 	},
-	Fields:  []hooks.Field{{Type: "Channel", Decl: "__ottoolexec_trace __ottoolexec_amqp.Channel"}},
-	Files:   []hooks.File{{Name: "amqp.go", Content: injectAMQP}},
-	Imports: map[string]string{"__ottoolexec_amqp": runtimeHalf},
+	Imports: map[string]string{"__ottoolexec_amqpctx": runtimeHalf},
 }
 
 // publishContext hands the context's span to the send (see the package
 // comment). msg is the function's own copy of the Publishing, so giving it
 // another header table changes nothing the caller sees.
-const publishContext = "if __ottoolexec_amqp.Enabled { if __ottoolexec_h, __ottoolexec_done := __ottoolexec_amqp.WithContext(ctx, msg.Headers); __ottoolexec_done != nil { msg.Headers = __ottoolexec_h; defer __ottoolexec_done() } };"
+const publishContext = "if __ottoolexec_amqpctx.Enabled { if __ottoolexec_h, __ottoolexec_done := __ottoolexec_amqpctx.WithContext(ctx, msg.Headers); __ottoolexec_done != nil { msg.Headers = __ottoolexec_h; defer __ottoolexec_done() } };"

@@ -17,4 +17,5 @@ var Rules = []*hooks.Rule{
 	goroutine.Rule,
 	nethttp.Rule,
 	amqp.Rule,
+	amqp.ContextRule,
 }

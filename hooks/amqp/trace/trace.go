@@ -335,6 +335,9 @@ func (c *Channel) Closed() {
 	}
 	c.unacked, c.auto, c.consumers, c.held = nil, nil, nil, nil
 	c.mu.Unlock()
+	// Recent versions reopen a channel after a failure, possibly on
+	// another connection: read the address again.
+	c.peer.Store(nil)
 	endAll(done, "closed")
 }
 
