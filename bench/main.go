@@ -57,6 +57,7 @@ func realMain() int {
 		ottoolexec = flag.String("ottoolexec", "", "the ottoolexec binary to measure (required)")
 		out        = flag.String("out", "bench/RESULTS.md", "write the report here")
 		only       = flag.String("only", "", "run only one part: build, or runtime (= roundtrip, micro and clients), roundtrip, micro or clients")
+		clientSel  = flag.String("clients", "", "client benchmarks to run, comma-separated (default: all)")
 		clientsOut = flag.String("clients-out", "bench/RESULTS-clients.md", "write the client-operation report (SQL, ...) here")
 		programs   = flag.String("programs", "demo,large", "build programs to measure: demo, large")
 		largeMod   = flag.String("large", "github.com/prometheus/node_exporter@v1.12.1", "the larger program: module@version (its main package is the module path unless -large-pkg says otherwise)")
@@ -147,7 +148,7 @@ func realMain() int {
 	}
 	var clients []*clientResult
 	if err == nil && parts["clients"] {
-		clients, err = b.measureClients(ctx)
+		clients, err = b.measureClients(ctx, *clientSel)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
