@@ -26,8 +26,10 @@ const (
 	// to the driver, and pgx then adds no second span.
 	coveringLayer = "database/sql"
 	// RowsTag holds the number of rows a statement returned or changed,
-	// from the command tag PostgreSQL answered with ("SELECT 3", "INSERT 0 1").
-	RowsTag = "db.rows"
+	// from the command tag PostgreSQL answered with ("SELECT 3", "INSERT 0
+	// 1"); the database/sql integration's name for the rows a query
+	// returned.
+	RowsTag = "db.row_count"
 	// ArgsTag holds the bind arguments, when OTTOOLEXEC_SQL_ARGS=1.
 	ArgsTag = "db.args"
 	// BatchSizeTag holds the number of statements queued in a batch.
@@ -36,21 +38,38 @@ const (
 	TableTag = "db.table"
 )
 
-// Settings read once at start-up.
+// Settings read once at start-up, as the database/sql integration reads
+// them:
+//
+//	OTTOOLEXEC_SQL_MAX_STATEMENT  bytes of db.statement kept (default 1024; 0 leaves it out)
+//	OTTOOLEXEC_SQL_ARGS=1         also record the bind arguments as db.args
 var (
 	maxStatement = statementLimit(os.Getenv("OTTOOLEXEC_SQL_MAX_STATEMENT"))
 	recordArgs   = os.Getenv("OTTOOLEXEC_SQL_ARGS") == "1"
 )
 
-// defaultMaxStatement is the cap on db.statement when
-// OTTOOLEXEC_SQL_MAX_STATEMENT is unset or not a positive number.
 const defaultMaxStatement = 1024
 
-func statementLimit(s string) int {
-	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n > 0 {
-		return n
+// statementLimit reads OTTOOLEXEC_SQL_MAX_STATEMENT. A value that is not a
+// number of bytes keeps the default and says so.
+func statementLimit(v string) int {
+	v = strings.TrimSpace(v)
+	if v == "" || spans.Disabled() {
+		return defaultMaxStatement
 	}
-	return defaultMaxStatement
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		fmt.Fprintf(os.Stderr, "ottoolexec: pgx: OTTOOLEXEC_SQL_MAX_STATEMENT=%q is not a number of bytes; using %d\n", v, defaultMaxStatement)
+		return defaultMaxStatement
+	}
+	return n
+}
+
+// setStatement sets db.statement to sql, capped; a cap of 0 leaves it out.
+func setStatement(span opentracing.Span, sql string) {
+	if maxStatement > 0 {
+		spans.DBStatement.Set(span, Cap(sql, maxStatement))
+	}
 }
 
 // Conn holds what every span of one connection carries: the database, the
@@ -132,9 +151,9 @@ func (c *Conn) StartQuery(ctx context.Context, sql string, args []any, hasInner 
 	defer spans.Guard("pgx")
 	ctx, a := c.start(ctx, Operation(sql), hasInner)
 	if a != nil {
-		spans.DBStatement.Set(a.span, Cap(sql, maxStatement))
+		setStatement(a.span, sql)
 		if recordArgs && len(args) > 0 {
-			a.span.SetTag(ArgsTag, Cap(FormatArgs(args), maxStatement))
+			a.span.SetTag(ArgsTag, FormatArgs(args))
 		}
 	}
 	return ctx
@@ -161,7 +180,7 @@ func BatchQuery(ctx context.Context, sql string, args []any, err error) {
 		return
 	}
 	a.seen++
-	if b := &a.statements; b.Len() < maxStatement {
+	if b := &a.statements; b.Len() <= maxStatement {
 		if b.Len() > 0 {
 			b.WriteString(";\n")
 		}
@@ -180,7 +199,7 @@ func (c *Conn) StartCopy(ctx context.Context, table string, columns []string, ha
 	ctx, a := c.start(ctx, "COPY", hasInner)
 	if a != nil {
 		a.span.SetTag(TableTag, table)
-		spans.DBStatement.Set(a.span, Cap("COPY "+table+" ("+strings.Join(columns, ", ")+") FROM STDIN", maxStatement))
+		setStatement(a.span, "COPY "+table+" ("+strings.Join(columns, ", ")+") FROM STDIN")
 	}
 	return ctx
 }
@@ -198,7 +217,7 @@ func End(ctx context.Context, commandTag string, err error) {
 		return
 	}
 	if a.statements.Len() > 0 {
-		spans.DBStatement.Set(a.span, Cap(a.statements.String(), maxStatement))
+		setStatement(a.span, a.statements.String())
 	}
 	if n, ok := Rows(commandTag); ok {
 		a.span.SetTag(RowsTag, n)
@@ -224,7 +243,7 @@ func lookup(ctx context.Context) *active {
 func Operation(sql string) string {
 	s := sql
 	for {
-		s = strings.TrimLeft(s, " \t\r\n\f(")
+		s = strings.TrimLeft(s, " \t\r\n\f(;")
 		switch {
 		case strings.HasPrefix(s, "--"):
 			if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -280,8 +299,9 @@ func Rows(commandTag string) (n int64, ok bool) {
 	return n, err == nil
 }
 
-// FormatArgs renders bind arguments for the db.args tag: strings quoted,
-// byte slices as their length only, anything else as fmt's %v does.
+// FormatArgs renders bind arguments for the db.args tag as the
+// database/sql integration does: strings and Stringers quoted, byte slices
+// in hex, anything else as fmt's %v does.
 func FormatArgs(args []any) string {
 	var b strings.Builder
 	b.WriteByte('[')
@@ -293,7 +313,9 @@ func FormatArgs(args []any) string {
 		case string:
 			b.WriteString(strconv.Quote(v))
 		case []byte:
-			fmt.Fprintf(&b, "<%d bytes>", len(v))
+			fmt.Fprintf(&b, "0x%x", v)
+		case fmt.Stringer:
+			b.WriteString(strconv.Quote(v.String()))
 		default:
 			fmt.Fprintf(&b, "%v", v)
 		}

@@ -1,0 +1,152 @@
+package trace
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/mocktracer"
+
+	"github.com/ottoolexec/ottoolexec/runtime/spans"
+)
+
+func TestOperation(t *testing.T) {
+	for sql, want := range map[string]string{
+		"SELECT 1":                             "SELECT",
+		"  insert into t values (1)":           "INSERT",
+		"begin":                                "BEGIN",
+		"begin isolation level serializable":   "BEGIN",
+		"-- note\nupdate t set a = 1":          "UPDATE",
+		"/* hint */ (select 1)":                "SELECT",
+		"; commit":                             "COMMIT",
+		"with x as (select 1) select * from x": "WITH",
+		"":                                     "SQL",
+		"/* unterminated":                      "SQL",
+		"42":                                   "SQL",
+	} {
+		if got := Operation(sql); got != want {
+			t.Errorf("Operation(%q) = %q, want %q", sql, got, want)
+		}
+	}
+}
+
+func TestCap(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		max  int
+		want string
+	}{
+		{"select", 10, "select"},
+		{"select", 3, "sel"},
+		{"é_é", 1, ""}, // é is two bytes: no half character
+		{"aé", 2, "a"},
+		{"aéb", 3, "aé"},
+	} {
+		if got := Cap(c.s, c.max); got != c.want {
+			t.Errorf("Cap(%q, %d) = %q, want %q", c.s, c.max, got, c.want)
+		}
+	}
+}
+
+func TestRows(t *testing.T) {
+	for tag, want := range map[string]int64{"SELECT 3": 3, "INSERT 0 1": 1, "COPY 12": 12, "BEGIN": -1, "": -1} {
+		n, ok := Rows(tag)
+		if !ok {
+			n = -1
+		}
+		if n != want {
+			t.Errorf("Rows(%q) = %d, want %d", tag, n, want)
+		}
+	}
+}
+
+func TestFormatArgs(t *testing.T) {
+	got := FormatArgs([]any{1, "two", []byte{3}, nil})
+	if want := `[1, "two", 0x03, <nil>]`; got != want {
+		t.Errorf("FormatArgs = %s, want %s", got, want)
+	}
+}
+
+func TestStatementSpan(t *testing.T) {
+	tracer := mocktracer.New()
+	opentracing.SetGlobalTracer(tracer)
+	defer opentracing.SetGlobalTracer(opentracing.NoopTracer{})
+	c := NewConn("test", "alice", "127.0.0.1", 5432)
+
+	parent := tracer.StartSpan("job")
+	ctx := opentracing.ContextWithSpan(context.Background(), parent)
+	qctx := c.StartQuery(ctx, "SELECT * FROM t WHERE id = $1", []any{7}, false)
+	End(qctx, "SELECT 2", nil)
+	fctx := c.StartQuery(context.Background(), "DELETE FROM t", nil, false)
+	End(fctx, "", errors.New("boom"))
+
+	done := tracer.FinishedSpans()
+	if len(done) != 2 {
+		t.Fatalf("%d spans, want 2", len(done))
+	}
+	s := done[0]
+	if s.OperationName != "SELECT" || s.ParentID != parent.(*mocktracer.MockSpan).SpanContext.SpanID {
+		t.Errorf("span %q parent %d, want SELECT under job", s.OperationName, s.ParentID)
+	}
+	want := map[string]any{
+		"span.kind": "client", "component": "pgx", "db.type": "sql", "db.instance": "test",
+		"db.user": "alice", "peer.address": "127.0.0.1:5432", "peer.service": "postgresql",
+		"db.statement": "SELECT * FROM t WHERE id = $1", RowsTag: int64(2),
+	}
+	for k, v := range want {
+		if got := s.Tag(k); got != v {
+			t.Errorf("tag %s = %v (%T), want %v", k, got, got, v)
+		}
+	}
+	if _, ok := s.Tags()[ArgsTag]; ok {
+		t.Errorf("db.args recorded without OTTOOLEXEC_SQL_ARGS=1")
+	}
+	f := done[1]
+	if f.OperationName != "DELETE" || f.ParentID != 0 || f.Tag("error") != true || len(f.Logs()) != 1 {
+		t.Errorf("failed statement: %q parent %d error=%v logs=%v", f.OperationName, f.ParentID, f.Tag("error"), f.Logs())
+	}
+}
+
+// Through pgx/v5/stdlib, database/sql has made the span and marked the
+// context: pgx makes none, and its end does not finish database/sql's.
+func TestCoveredByDatabaseSQL(t *testing.T) {
+	tracer := mocktracer.New()
+	opentracing.SetGlobalTracer(tracer)
+	defer opentracing.SetGlobalTracer(opentracing.NoopTracer{})
+	c := NewConn("test", "alice", "127.0.0.1", 5432)
+
+	outer := tracer.StartSpan("SELECT")
+	ctx := spans.Covered(opentracing.ContextWithSpan(context.Background(), outer), "database/sql")
+	qctx := c.StartQuery(ctx, "SELECT 1", nil, false)
+	End(qctx, "SELECT 1", nil)
+	bctx := c.StartBatch(ctx, 2, false)
+	BatchQuery(bctx, "SELECT 1", nil, nil)
+	End(bctx, "", nil)
+	if n := len(tracer.FinishedSpans()); n != 0 {
+		t.Fatalf("%d spans finished under a covered context, want 0", n)
+	}
+}
+
+func TestBatchSpan(t *testing.T) {
+	tracer := mocktracer.New()
+	opentracing.SetGlobalTracer(tracer)
+	defer opentracing.SetGlobalTracer(opentracing.NoopTracer{})
+	c := NewConn("test", "alice", "/run/postgresql", 5433)
+
+	ctx := c.StartBatch(context.Background(), 2, false)
+	BatchQuery(ctx, "INSERT INTO t VALUES (1)", nil, nil)
+	BatchQuery(ctx, "INSERT INTO t VALUES (1)", nil, errors.New("duplicate key"))
+	End(ctx, "", nil)
+	done := tracer.FinishedSpans()
+	if len(done) != 1 {
+		t.Fatalf("%d spans, want 1", len(done))
+	}
+	s := done[0]
+	if s.OperationName != "BATCH" || s.Tag(BatchSizeTag) != 2 || s.Tag("error") != true ||
+		s.Tag("peer.address") != "/run/postgresql/.s.PGSQL.5433" ||
+		!strings.Contains(s.Tag("db.statement").(string), "INSERT INTO t VALUES (1);\nINSERT") {
+		t.Errorf("batch span %q tags %v", s.OperationName, s.Tags())
+	}
+}
