@@ -74,10 +74,45 @@ func setStatement(span opentracing.Span, sql string) {
 
 // Conn holds what every span of one connection carries: the database, the
 // user and the server's address. It never holds the password.
+//
+// Like the pgx.Conn it belongs to, a Conn is used by one goroutine at a
+// time (a pool hands its connections over through channels).
 type Conn struct {
 	instance string
 	user     string
 	peer     string
+	// prepared maps the names of statements the program prepared itself
+	// to their SQL, so that running one by name (conn.Query(ctx,
+	// "byID", 7)) is still named and shown by its SQL.
+	prepared map[string]string
+}
+
+// maxPrepared bounds the names a Conn remembers: a program preparing
+// ever new names must not grow memory without end.
+const maxPrepared = 256
+
+// Prepared records that the program prepared sql under name. pgx's own
+// statement cache ("stmtcache_..." names, or none) runs statements by
+// their SQL, so those are not recorded.
+func (c *Conn) Prepared(name, sql string) {
+	if c == nil || name == "" || name == sql || strings.HasPrefix(name, "stmtcache_") {
+		return
+	}
+	if c.prepared == nil {
+		c.prepared = make(map[string]string)
+	}
+	if _, ok := c.prepared[name]; ok || len(c.prepared) < maxPrepared {
+		c.prepared[name] = sql
+	}
+}
+
+// statement returns the SQL that sql stands for: a prepared statement's
+// text when sql is its name, else sql itself.
+func (c *Conn) statement(sql string) string {
+	if text, ok := c.prepared[sql]; ok {
+		return text
+	}
+	return sql
 }
 
 // NewConn describes a connection to database on host:port as user, or
@@ -103,6 +138,7 @@ func NewConn(database, user, host string, port uint16) *Conn {
 // from the start of the operation to its end.
 type active struct {
 	span opentracing.Span
+	conn *Conn
 	// statements collects the SQL of a batch as pgx reports each result.
 	statements strings.Builder
 	seen       int
@@ -134,7 +170,7 @@ func (c *Conn) start(ctx context.Context, name string, hasInner bool) (context.C
 		spans.PeerAddress.Set(span, c.peer)
 	}
 	spans.PeerService.Set(span, "postgresql")
-	a := &active{span: span}
+	a := &active{span: span, conn: c}
 	ctx = context.WithValue(ctx, activeKey{}, a)
 	if hasInner {
 		// A tracer of the program's own, called next with this context,
@@ -149,6 +185,10 @@ func (c *Conn) start(ctx context.Context, name string, hasInner bool) (context.C
 // keyword. hasInner says a tracer of the program's own runs after this one.
 func (c *Conn) StartQuery(ctx context.Context, sql string, args []any, hasInner bool) context.Context {
 	defer spans.Guard("pgx")
+	if c == nil {
+		return ctx
+	}
+	sql = c.statement(sql)
 	ctx, a := c.start(ctx, Operation(sql), hasInner)
 	if a != nil {
 		setStatement(a.span, sql)
@@ -184,7 +224,7 @@ func BatchQuery(ctx context.Context, sql string, args []any, err error) {
 		if b.Len() > 0 {
 			b.WriteString(";\n")
 		}
-		b.WriteString(sql)
+		b.WriteString(a.conn.statement(sql))
 	}
 	if err != nil {
 		spans.Error.Set(a.span, true)

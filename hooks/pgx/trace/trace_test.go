@@ -150,3 +150,30 @@ func TestBatchSpan(t *testing.T) {
 		t.Errorf("batch span %q tags %v", s.OperationName, s.Tags())
 	}
 }
+
+// A statement run by the name the program prepared it under is named and
+// shown by its SQL; pgx's own cache names are not remembered.
+func TestPreparedByName(t *testing.T) {
+	tracer := mocktracer.New()
+	opentracing.SetGlobalTracer(tracer)
+	defer opentracing.SetGlobalTracer(opentracing.NoopTracer{})
+	c := NewConn("test", "alice", "127.0.0.1", 5432)
+	c.Prepared("byID", "select name from t where id = $1")
+	c.Prepared("stmtcache_0123", "delete from t")
+	for i := 0; i < 2*maxPrepared; i++ {
+		c.Prepared(strings.Repeat("x", i+1), "select 1")
+	}
+	if len(c.prepared) != maxPrepared {
+		t.Errorf("%d prepared names remembered, want at most %d", len(c.prepared), maxPrepared)
+	}
+	End(c.StartQuery(context.Background(), "byID", []any{1}, false), "SELECT 1", nil)
+	End(c.StartQuery(context.Background(), "stmtcache_0123", nil, false), "", nil)
+	done := tracer.FinishedSpans()
+	if len(done) != 2 || done[0].OperationName != "SELECT" || done[0].Tag("db.statement") != "select name from t where id = $1" ||
+		done[1].OperationName != "STMTCACHE_" {
+		for _, s := range done {
+			t.Logf("%s %v", s.OperationName, s.Tags())
+		}
+		t.Fatalf("prepared statements named wrong")
+	}
+}
