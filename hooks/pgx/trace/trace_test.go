@@ -124,6 +124,9 @@ func TestCoveredByDatabaseSQL(t *testing.T) {
 	bctx := c.StartBatch(ctx, 2, false)
 	BatchQuery(bctx, "SELECT 1", nil, nil)
 	End(bctx, "", nil)
+	if lookup(qctx) != nil || lookup(bctx) != nil {
+		t.Errorf("a span was started under a covered context")
+	}
 	if n := len(tracer.FinishedSpans()); n != 0 {
 		t.Fatalf("%d spans finished under a covered context, want 0", n)
 	}
