@@ -14,6 +14,16 @@
 // pgx's interfaces); it calls the runtime half in ./trace with plain
 // values. Through pgx/v5/stdlib, database/sql makes the span and marks the
 // context, and the tracer makes none: one span per statement, not two.
+//
+// What the added file uses of pgx (the five tracer interfaces, their data
+// structs, ConnConfig's Tracer, Database, User, Host and Port, Batch.Len,
+// Identifier.Sanitize, ErrNoRows) is exported API that semantic versioning
+// keeps within v5: a v5 release can add optional tracer interfaces, but
+// cannot add methods to these or drop fields. An optional interface added
+// later and looked up on ConnConfig.Tracer by pgx.Conn would not reach the
+// program's tracer through ottoolexec's; pgxpool's AcquireTracer and
+// ReleaseTracer are looked up on the pool's config, which keeps the
+// program's tracer, so they do.
 package pgx
 
 import (
