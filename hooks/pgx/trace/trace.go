@@ -183,7 +183,9 @@ func (c *Conn) start(ctx context.Context, name string, hasInner bool) (context.C
 // StartQuery starts the span of one statement (Query, QueryRow, Exec, and
 // the BEGIN, COMMIT and ROLLBACK of transactions), named after its first
 // keyword. hasInner says a tracer of the program's own runs after this one.
-func (c *Conn) StartQuery(ctx context.Context, sql string, args []any, hasInner bool) context.Context {
+func (c *Conn) StartQuery(ctx context.Context, sql string, args []any, hasInner bool) (out context.Context) {
+	// A recovered panic still hands pgx back its context.
+	out = ctx
 	defer spans.Guard("pgx")
 	if c == nil {
 		return ctx
@@ -202,7 +204,9 @@ func (c *Conn) StartQuery(ctx context.Context, sql string, args []any, hasInner 
 // StartBatch starts the span of a batch of size statements sent at once
 // (SendBatch): one span named BATCH for the whole round trip, whose
 // db.statement lists the statements as their results are read.
-func (c *Conn) StartBatch(ctx context.Context, size int, hasInner bool) context.Context {
+func (c *Conn) StartBatch(ctx context.Context, size int, hasInner bool) (out context.Context) {
+	// A recovered panic still hands pgx back its context.
+	out = ctx
 	defer spans.Guard("pgx")
 	ctx, a := c.start(ctx, "BATCH", hasInner)
 	if a != nil {
@@ -234,7 +238,9 @@ func BatchQuery(ctx context.Context, sql string, args []any, err error) {
 
 // StartCopy starts the span of a CopyFrom into table (already quoted as
 // PostgreSQL wants it) with the given quoted column names.
-func (c *Conn) StartCopy(ctx context.Context, table string, columns []string, hasInner bool) context.Context {
+func (c *Conn) StartCopy(ctx context.Context, table string, columns []string, hasInner bool) (out context.Context) {
+	// A recovered panic still hands pgx back its context.
+	out = ctx
 	defer spans.Guard("pgx")
 	ctx, a := c.start(ctx, "COPY", hasInner)
 	if a != nil {

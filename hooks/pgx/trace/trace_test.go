@@ -180,3 +180,34 @@ func TestPreparedByName(t *testing.T) {
 		t.Fatalf("prepared statements named wrong")
 	}
 }
+
+// panickyTracer fails the way a broken tracer might.
+type panickyTracer struct{ opentracing.NoopTracer }
+
+func (panickyTracer) StartSpan(string, ...opentracing.StartSpanOption) opentracing.Span {
+	panic("tracer broke")
+}
+
+// A panic in tracing is recovered, and pgx gets its own context back, so
+// the statement runs as without ottoolexec.
+func TestPanicKeepsContext(t *testing.T) {
+	opentracing.SetGlobalTracer(panickyTracer{})
+	defer opentracing.SetGlobalTracer(opentracing.NoopTracer{})
+	c := NewConn("test", "alice", "127.0.0.1", 5432)
+	type key struct{}
+	ctx := context.WithValue(context.Background(), key{}, "mine")
+	before := spans.Panics()
+	for _, got := range []context.Context{
+		c.StartQuery(ctx, "SELECT 1", nil, false),
+		c.StartBatch(ctx, 1, false),
+		c.StartCopy(ctx, `"t"`, nil, false),
+	} {
+		if got != ctx {
+			t.Errorf("after a recovered panic the context is %v, want the caller's", got)
+		}
+		End(got, "", nil)
+	}
+	if spans.Panics()-before != 3 {
+		t.Errorf("%d panics recovered, want 3", spans.Panics()-before)
+	}
+}
