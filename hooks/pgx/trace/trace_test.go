@@ -211,3 +211,21 @@ func TestPanicKeepsContext(t *testing.T) {
 		t.Errorf("%d panics recovered, want 3", spans.Panics()-before)
 	}
 }
+
+func TestStatementLimit(t *testing.T) {
+	for v, want := range map[string]int{"": 1024, "64": 64, "0": 0, "-3": 1024, "lots": 1024} {
+		if got := statementLimit(v); got != want {
+			t.Errorf("OTTOOLEXEC_SQL_MAX_STATEMENT=%q: limit %d, want %d", v, got, want)
+		}
+	}
+	tracer := mocktracer.New()
+	opentracing.SetGlobalTracer(tracer)
+	defer opentracing.SetGlobalTracer(opentracing.NoopTracer{})
+	defer func(n int) { maxStatement = n }(maxStatement)
+	maxStatement = 0
+	c := NewConn("test", "alice", "127.0.0.1", 5432)
+	End(c.StartQuery(context.Background(), "SELECT 1", nil, false), "SELECT 1", nil)
+	if s := tracer.FinishedSpans(); len(s) != 1 || s[0].OperationName != "SELECT" || s[0].Tag("db.statement") != nil {
+		t.Errorf("with a limit of 0: %v", s)
+	}
+}
