@@ -7,6 +7,7 @@ import (
 	"github.com/ottoolexec/ottoolexec/hooks/amqp"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
+	"github.com/ottoolexec/ottoolexec/hooks/pgx"
 	"github.com/ottoolexec/ottoolexec/hooks/process"
 )
 
@@ -16,6 +17,7 @@ var Rules = []*hooks.Rule{
 	process.SignalRule,
 	goroutine.Rule,
 	nethttp.Rule,
+	pgx.Rule,
 	amqp.Rule,
 	amqp.ContextRule,
 }
