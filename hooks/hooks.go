@@ -57,7 +57,10 @@ type Rule struct {
 	Core bool
 }
 
-// Func is one function (or method) that receives spliced code.
+// Func is one function (or method) that receives spliced code. A Func
+// with no code at all is only checked: it makes a target whose
+// declaration differs count as a misfit, for code in the rule's Files that
+// relies on that declaration's types.
 type Func struct {
 	// Recv is the receiver type as declared, without a name ("*Client",
 	// "serverHandler"), or empty for a plain function.

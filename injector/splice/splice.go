@@ -116,7 +116,11 @@ func Apply(srcs []Source, funcs []hooks.Func, fields ...hooks.Field) (map[string
 					misfit = err
 					return
 				}
-				sites = append(sites, site{fn, decl})
+				// A function with nothing to insert is only checked: the
+				// rule's added files rely on its declaration.
+				if fn.Prologue != "" || fn.Epilogue != "" || fn.BeforeReturn != "" {
+					sites = append(sites, site{fn, decl})
+				}
 			}
 		})
 		if misfit != nil {

@@ -100,6 +100,21 @@ func TestMisfit(t *testing.T) {
 	}
 }
 
+// A Func with no code is checked but leaves its file unchanged, so the
+// file gets no import it would not use.
+func TestCheckOnly(t *testing.T) {
+	src := []Source{{Path: "p.go", Data: []byte(target)}}
+	out, err := Apply(src, []hooks.Func{{Name: "serve", Signature: "(n int)"}})
+	if err != nil || len(out) != 0 {
+		t.Fatalf("Apply = %d changed files, %v; want none, nil", len(out), err)
+	}
+	_, err = Apply(src, []hooks.Func{{Name: "serve", Signature: "(m int)"}})
+	var misfit *MisfitError
+	if !errors.As(err, &misfit) {
+		t.Fatalf("Apply with another signature: %v, want a MisfitError", err)
+	}
+}
+
 func TestFieldsAndReturns(t *testing.T) {
 	const src = `package p
 
