@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	_ "unsafe" // for go:linkname
@@ -245,12 +246,21 @@ func fail(span opentracing.Span, err error) {
 }
 
 // redactedURL is the request URL without user info, which may hold a
-// password.
+// password, and without the values of query parameters that sign the
+// request (a presigned S3 URL carries the access key id, the signature and
+// the session token), which would let anyone who reads the trace repeat it.
 func redactedURL(r *http.Request) string {
 	u := *r.URL
 	u.User = nil
+	if u.RawQuery != "" && signedQuery.MatchString(u.RawQuery) {
+		u.RawQuery = signedQuery.ReplaceAllString(u.RawQuery, "${1}redacted")
+	}
 	return u.String()
 }
+
+// signedQuery matches the signing parameters of AWS presigned URLs
+// (Signature Version 4, and 2 for older S3 URLs), keeping the name.
+var signedQuery = regexp.MustCompile(`(?i)((?:^|&)(?:X-Amz-(?:Credential|Signature|Security-Token)|AWSAccessKeyId|Signature)=)[^&]*`)
 
 // hostPort is the server's address as host:port, the port defaulted from
 // the scheme.
