@@ -94,6 +94,7 @@ func TestScripts(t *testing.T) {
 			"signal":   cmdSignal,
 			"ended":    cmdEnded,
 			"capture":  cmdCapture,
+			"dynalite": cmdDynalite,
 		},
 		Condition:           serviceCondition,
 		RequireExplicitExec: true,
