@@ -2,6 +2,7 @@ package trace
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -19,6 +20,11 @@ func TestRedactedURL(t *testing.T) {
 		}
 		if got := redactedURL(r); got != tc.want {
 			t.Errorf("redactedURL(%s)\n got %s\nwant %s", tc.in, got, tc.want)
+		}
+		// A server sees the same URL without scheme and host.
+		want := strings.TrimPrefix(tc.want, "http://h")
+		if got := redactedRequestURI(r.URL); got != want {
+			t.Errorf("redactedRequestURI(%s)\n got %s\nwant %s", tc.in, got, want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -189,7 +190,7 @@ func startServer(r *http.Request, rw http.ResponseWriter) (ctx context.Context, 
 	spans.Component.Set(span, component)
 	spans.HTTPMethod.Set(span, r.Method)
 	if r.URL != nil {
-		spans.HTTPURL.Set(span, r.URL.RequestURI())
+		spans.HTTPURL.Set(span, redactedRequestURI(r.URL))
 	}
 	if r.RemoteAddr != "" {
 		spans.PeerAddress.Set(span, r.RemoteAddr)
@@ -252,10 +253,26 @@ func fail(span opentracing.Span, err error) {
 func redactedURL(r *http.Request) string {
 	u := *r.URL
 	u.User = nil
-	if u.RawQuery != "" && signedQuery.MatchString(u.RawQuery) {
-		u.RawQuery = signedQuery.ReplaceAllString(u.RawQuery, "${1}redacted")
-	}
+	u.RawQuery = redactedQuery(u.RawQuery)
 	return u.String()
+}
+
+// redactedRequestURI is what a server span shows of the URL: the path and
+// the query, redacted as for clients.
+func redactedRequestURI(u *url.URL) string {
+	if u.RawQuery == "" || !signedQuery.MatchString(u.RawQuery) {
+		return u.RequestURI()
+	}
+	c := *u
+	c.RawQuery = redactedQuery(u.RawQuery)
+	return c.RequestURI()
+}
+
+func redactedQuery(q string) string {
+	if q == "" || !signedQuery.MatchString(q) {
+		return q
+	}
+	return signedQuery.ReplaceAllString(q, "${1}redacted")
 }
 
 // signedQuery matches the signing parameters of AWS presigned URLs
