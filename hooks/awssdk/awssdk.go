@@ -46,7 +46,10 @@ var Rule = &hooks.Rule{
 	Name:    "awssdk",
 	Doc:     "AWS SDK for Go v2: a client span per API call of any service, retries counted",
 	Package: "github.com/aws/smithy-go/middleware",
-	Tested:  []string{"smithy-go v1.28.9 (aws-sdk-go-v2 v1.48.0, service/s3 v1.114.10, service/dynamodb v1.74.0)"},
+	// Tested with service/s3 v1.114.10 and service/dynamodb v1.74.0; the
+	// functions hooked are declared the same way in every smithy-go
+	// release from v1.0.0 on.
+	Tested: []string{"smithy-go v1.28.9", "aws-sdk-go-v2 v1.48.0"},
 	// The signatures are split over lines as smithy-go declares them (the
 	// same in every release from v1.0.0 to v1.28.9).
 	Funcs: []hooks.Func{
