@@ -14,6 +14,7 @@ import (
 	"go/parser"
 	"go/printer"
 	"go/token"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -246,8 +247,8 @@ func check(fset *token.FileSet, decl *ast.FuncDecl, fn hooks.Func) error {
 	if decl.Body == nil {
 		return &MisfitError{name, "has no body"}
 	}
-	if sig := strings.TrimPrefix(render(fset, decl.Type), "func"); sig != fn.Signature {
-		return &MisfitError{name, fmt.Sprintf("is declared as %s, want %s", sig, fn.Signature)}
+	if sig, want := oneLine(strings.TrimPrefix(render(fset, decl.Type), "func")), oneLine(fn.Signature); sig != want {
+		return &MisfitError{name, fmt.Sprintf("is declared as %s, want %s", sig, want)}
 	}
 	if fn.Epilogue != "" {
 		if decl.Type.Results != nil {
@@ -258,6 +259,25 @@ func check(fset *token.FileSet, decl *ast.FuncDecl, fn hooks.Func) error {
 		}
 	}
 	return nil
+}
+
+// Line breaks gofmt keeps in a parameter or result list.
+var (
+	openBreak  = regexp.MustCompile(`\(\s*\n\s*`)   // "(\n\t"
+	closeBreak = regexp.MustCompile(`,?\s*\n\s*\)`) // ",\n)"
+	innerBreak = regexp.MustCompile(`,[ \t]*\n\s*`) // ",\n\t"
+)
+
+// oneLine returns a signature as it reads on one line, so that a target
+// that splits its declaration over lines, as gofmt allows, compares equal
+// to the same declaration written on one line.
+func oneLine(sig string) string {
+	if !strings.Contains(sig, "\n") {
+		return sig
+	}
+	sig = openBreak.ReplaceAllString(sig, "(")
+	sig = closeBreak.ReplaceAllString(sig, ")")
+	return innerBreak.ReplaceAllString(sig, ", ")
 }
 
 // hasReturn reports whether body has a return statement outside nested
