@@ -70,7 +70,9 @@ type Func struct {
 	// Signature is the parameter and result list as the target declares
 	// it, names included, in gofmt form, e.g.
 	// "(ireq *Request, rt RoundTripper, deadline time.Time) (resp *Response, didTimeout func() bool, err error)".
-	// A target whose declaration differs is left untouched, with a note.
+	// Where the target splits the lists over lines, the signature is
+	// compared as it reads on one line. A target whose declaration
+	// differs is left untouched, with a note.
 	Signature string
 	// Prologue is Go source inserted right after the opening brace of the
 	// body. It may refer to the function's parameters and named results.
