@@ -50,19 +50,19 @@ var Rule = &hooks.Rule{
 	// functions hooked are declared the same way in every smithy-go
 	// release from v1.0.0 on.
 	Tested: []string{"smithy-go v1.28.9", "aws-sdk-go-v2 v1.48.0"},
-	// The signatures are split over lines as smithy-go declares them (the
-	// same in every release from v1.0.0 to v1.28.9).
+	// smithy-go declares these the same way in every release from v1.0.0
+	// to v1.28.9 (with the results on lines of their own).
 	Funcs: []hooks.Func{
 		{
 			Recv:      "*Stack",
 			Name:      "HandleMiddleware",
-			Signature: "(ctx context.Context, input interface{}, next Handler) (\n\toutput interface{}, metadata Metadata, err error,\n)",
+			Signature: "(ctx context.Context, input interface{}, next Handler) (output interface{}, metadata Metadata, err error)",
 			Prologue:  "var __ottoolexec_call *__ottoolexec_awssdk.Call; ctx, __ottoolexec_call = __ottoolexec_awssdk.StartCall(ctx, input, __ottoolexec_stackValues); if __ottoolexec_call != nil { defer __ottoolexec_call.End(&err) };",
 		},
 		{
 			Recv:      "deserializeWrapHandler",
 			Name:      "HandleDeserialize",
-			Signature: "(ctx context.Context, in DeserializeInput) (\n\tout DeserializeOutput, metadata Metadata, err error,\n)",
+			Signature: "(ctx context.Context, in DeserializeInput) (out DeserializeOutput, metadata Metadata, err error)",
 			Prologue:  "var __ottoolexec_try *__ottoolexec_awssdk.Call; ctx, __ottoolexec_try = __ottoolexec_awssdk.StartAttempt(ctx); if __ottoolexec_try != nil { defer func() { __ottoolexec_try.EndAttempt(out.RawResponse, err) }() };",
 		},
 		{
