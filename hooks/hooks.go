@@ -57,7 +57,10 @@ type Rule struct {
 	Core bool
 }
 
-// Func is one function (or method) that receives spliced code.
+// Func is one function (or method) that receives spliced code. A Func
+// with no code at all is only checked: it makes a target whose
+// declaration differs count as a misfit, for code in the rule's Files that
+// relies on that declaration's types.
 type Func struct {
 	// Recv is the receiver type as declared, without a name ("*Client",
 	// "serverHandler"), or empty for a plain function.
@@ -67,7 +70,9 @@ type Func struct {
 	// Signature is the parameter and result list as the target declares
 	// it, names included, in gofmt form, e.g.
 	// "(ireq *Request, rt RoundTripper, deadline time.Time) (resp *Response, didTimeout func() bool, err error)".
-	// A target whose declaration differs is left untouched, with a note.
+	// Where the target splits the lists over lines, the signature is
+	// compared as it reads on one line. A target whose declaration
+	// differs is left untouched, with a note.
 	Signature string
 	// Prologue is Go source inserted right after the opening brace of the
 	// body. It may refer to the function's parameters and named results.

@@ -95,6 +95,7 @@ func TestScripts(t *testing.T) {
 			"ended":    cmdEnded,
 			"capture":  cmdCapture,
 			"publish":  cmdPublish,
+			"dynalite": cmdDynalite,
 		},
 		Condition:           serviceCondition,
 		RequireExplicitExec: true,

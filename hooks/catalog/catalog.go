@@ -5,6 +5,7 @@ package catalog
 import (
 	"github.com/ottoolexec/ottoolexec/hooks"
 	"github.com/ottoolexec/ottoolexec/hooks/amqp"
+	"github.com/ottoolexec/ottoolexec/hooks/awssdk"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
 	"github.com/ottoolexec/ottoolexec/hooks/pgx"
@@ -20,4 +21,5 @@ var Rules = []*hooks.Rule{
 	pgx.Rule,
 	amqp.Rule,
 	amqp.ContextRule,
+	awssdk.Rule,
 }

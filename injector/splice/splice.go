@@ -14,6 +14,7 @@ import (
 	"go/parser"
 	"go/printer"
 	"go/token"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -116,7 +117,11 @@ func Apply(srcs []Source, funcs []hooks.Func, fields ...hooks.Field) (map[string
 					misfit = err
 					return
 				}
-				sites = append(sites, site{fn, decl})
+				// A function with nothing to insert is only checked: the
+				// rule's added files rely on its declaration.
+				if fn.Prologue != "" || fn.Epilogue != "" || fn.BeforeReturn != "" {
+					sites = append(sites, site{fn, decl})
+				}
 			}
 		})
 		if misfit != nil {
@@ -242,8 +247,8 @@ func check(fset *token.FileSet, decl *ast.FuncDecl, fn hooks.Func) error {
 	if decl.Body == nil {
 		return &MisfitError{name, "has no body"}
 	}
-	if sig := strings.TrimPrefix(render(fset, decl.Type), "func"); sig != fn.Signature {
-		return &MisfitError{name, fmt.Sprintf("is declared as %s, want %s", sig, fn.Signature)}
+	if sig, want := oneLine(strings.TrimPrefix(render(fset, decl.Type), "func")), oneLine(fn.Signature); sig != want {
+		return &MisfitError{name, fmt.Sprintf("is declared as %s, want %s", sig, want)}
 	}
 	if fn.Epilogue != "" {
 		if decl.Type.Results != nil {
@@ -254,6 +259,25 @@ func check(fset *token.FileSet, decl *ast.FuncDecl, fn hooks.Func) error {
 		}
 	}
 	return nil
+}
+
+// Line breaks gofmt keeps in a parameter or result list.
+var (
+	openBreak  = regexp.MustCompile(`\(\s*\n\s*`)   // "(\n\t"
+	closeBreak = regexp.MustCompile(`,?\s*\n\s*\)`) // ",\n)"
+	innerBreak = regexp.MustCompile(`,[ \t]*\n\s*`) // ",\n\t"
+)
+
+// oneLine returns a signature as it reads on one line, so that a target
+// that splits its declaration over lines, as gofmt allows, compares equal
+// to the same declaration written on one line.
+func oneLine(sig string) string {
+	if !strings.Contains(sig, "\n") {
+		return sig
+	}
+	sig = openBreak.ReplaceAllString(sig, "(")
+	sig = closeBreak.ReplaceAllString(sig, ")")
+	return innerBreak.ReplaceAllString(sig, ", ")
 }
 
 // hasReturn reports whether body has a return statement outside nested

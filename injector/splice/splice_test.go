@@ -100,6 +100,54 @@ func TestMisfit(t *testing.T) {
 	}
 }
 
+// A Func with no code is checked but leaves its file unchanged, so the
+// file gets no import it would not use.
+func TestCheckOnly(t *testing.T) {
+	src := []Source{{Path: "p.go", Data: []byte(target)}}
+	out, err := Apply(src, []hooks.Func{{Name: "serve", Signature: "(n int)"}})
+	if err != nil || len(out) != 0 {
+		t.Fatalf("Apply = %d changed files, %v; want none, nil", len(out), err)
+	}
+	_, err = Apply(src, []hooks.Func{{Name: "serve", Signature: "(m int)"}})
+	var misfit *MisfitError
+	if !errors.As(err, &misfit) {
+		t.Fatalf("Apply with another signature: %v, want a MisfitError", err)
+	}
+}
+
+// A declaration split over lines fits the same signature on one line,
+// and the other way round; a misfit is reported on one line.
+func TestSignatureOnLines(t *testing.T) {
+	const src = `package p
+
+func (s *Stack) Handle(ctx context.Context, input interface{}) (
+	output interface{}, err error,
+) {
+	return nil, nil
+}
+
+func split(
+	a int,
+	b string,
+) {
+}
+`
+	for _, fn := range []hooks.Func{
+		{Recv: "*Stack", Name: "Handle", Signature: "(ctx context.Context, input interface{}) (output interface{}, err error)", Prologue: ";"},
+		{Recv: "*Stack", Name: "Handle", Signature: "(ctx context.Context, input interface{}) (\n\toutput interface{}, err error,\n)", Prologue: ";"},
+		{Name: "split", Signature: "(a int, b string)", Prologue: ";"},
+	} {
+		if _, err := Apply([]Source{{Path: "p.go", Data: []byte(src)}}, []hooks.Func{fn}); err != nil {
+			t.Errorf("%s with %q: %v", fn.Name, fn.Signature, err)
+		}
+	}
+	_, err := Apply([]Source{{Path: "p.go", Data: []byte(src)}}, []hooks.Func{{Recv: "*Stack", Name: "Handle", Signature: "(ctx context.Context, input any) (output any, err error)"}})
+	want := "(*Stack).Handle is declared as (ctx context.Context, input interface{}) (output interface{}, err error), want (ctx context.Context, input any) (output any, err error)"
+	if err == nil || err.Error() != want {
+		t.Errorf("misfit: %v\nwant %s", err, want)
+	}
+}
+
 func TestFieldsAndReturns(t *testing.T) {
 	const src = `package p
 

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	_ "unsafe" // for go:linkname
@@ -188,7 +190,7 @@ func startServer(r *http.Request, rw http.ResponseWriter) (ctx context.Context, 
 	spans.Component.Set(span, component)
 	spans.HTTPMethod.Set(span, r.Method)
 	if r.URL != nil {
-		spans.HTTPURL.Set(span, r.URL.RequestURI())
+		spans.HTTPURL.Set(span, redactedRequestURI(r.URL))
 	}
 	if r.RemoteAddr != "" {
 		spans.PeerAddress.Set(span, r.RemoteAddr)
@@ -245,12 +247,37 @@ func fail(span opentracing.Span, err error) {
 }
 
 // redactedURL is the request URL without user info, which may hold a
-// password.
+// password, and without the values of query parameters that sign the
+// request (a presigned S3 URL carries the access key id, the signature and
+// the session token), which would let anyone who reads the trace repeat it.
 func redactedURL(r *http.Request) string {
 	u := *r.URL
 	u.User = nil
+	u.RawQuery = redactedQuery(u.RawQuery)
 	return u.String()
 }
+
+// redactedRequestURI is what a server span shows of the URL: the path and
+// the query, redacted as for clients.
+func redactedRequestURI(u *url.URL) string {
+	if u.RawQuery == "" || !signedQuery.MatchString(u.RawQuery) {
+		return u.RequestURI()
+	}
+	c := *u
+	c.RawQuery = redactedQuery(u.RawQuery)
+	return c.RequestURI()
+}
+
+func redactedQuery(q string) string {
+	if q == "" || !signedQuery.MatchString(q) {
+		return q
+	}
+	return signedQuery.ReplaceAllString(q, "${1}redacted")
+}
+
+// signedQuery matches the signing parameters of AWS presigned URLs
+// (Signature Version 4, and 2 for older S3 URLs), keeping the name.
+var signedQuery = regexp.MustCompile(`(?i)((?:^|&)(?:X-Amz-(?:Credential|Signature|Security-Token)|AWSAccessKeyId|Signature)=)[^&]*`)
 
 // hostPort is the server's address as host:port, the port defaulted from
 // the scheme.
