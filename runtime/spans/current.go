@@ -91,6 +91,13 @@ func Current(ctx context.Context) opentracing.Span {
 	return GoroutineSpan()
 }
 
+// CurrentWithoutContext is Current for code that has no context at hand:
+// the program's own CurrentFn asked with none, else the goroutine's span.
+func CurrentWithoutContext() opentracing.Span {
+	var none context.Context
+	return Current(none)
+}
+
 // ResponseHook is called with every HTTP client span and its response,
 // before the span ends.
 type ResponseHook func(span opentracing.Span, resp *http.Response)

@@ -104,7 +104,7 @@ func WithContext(ctx context.Context, headers map[string]any) (out map[string]an
 		return headers, nil
 	}
 	parent := spans.Current(ctx)
-	if parent == nil || same(parent, spans.Current(nil)) {
+	if parent == nil || same(parent, spans.CurrentWithoutContext()) {
 		return headers, nil
 	}
 	if registered.Load() > 0 {
@@ -136,7 +136,7 @@ func (c *Channel) Publish(exchange, key string, headers map[string]any) (out map
 		}
 	}
 	if !ours {
-		parent = spans.Current(nil)
+		parent = spans.CurrentWithoutContext()
 	}
 	dest := exchange
 	if dest == "" {

@@ -119,7 +119,8 @@ func TestWithContextParent(t *testing.T) {
 	if _, done := WithContext(context.Background(), headers); done != nil {
 		t.Error("WithContext without a span registered a parent")
 	}
-	if _, done := WithContext(nil, headers); done != nil {
+	var nilCtx context.Context
+	if _, done := WithContext(nilCtx, headers); done != nil {
 		t.Error("WithContext(nil) registered a parent")
 	}
 }
