@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"database/sql"
 	"database/sql/driver"
 	"net"
 	"net/url"
@@ -115,15 +114,14 @@ func describe(driverName, dsn string, d driver.Driver) *dbInfo {
 // describeConnector learns what it can from a DB opened with sql.OpenDB:
 // the driver, and for a connector that keeps its settings in fields
 // (pgx's keeps a pgx.ConnConfig) the host, port, database and user.
-func describeConnector(db *sql.DB) *dbInfo {
+func describeConnector(connector driver.Connector) *dbInfo {
 	info := &dbInfo{}
-	d := db.Driver()
-	info.component, info.peerService = driverKind(d)
+	if connector == nil {
+		return info
+	}
+	info.component, info.peerService = driverKind(connector.Driver())
 	var c config
-	// db.Driver is all that database/sql tells about its connector; the
-	// connector itself is the driver's for drivers that implement
-	// driver.Connector on their driver type, which is as far as it goes.
-	c.scan(reflect.ValueOf(d), 0)
+	c.scan(reflect.ValueOf(connector), 0)
 	info.instance, info.user = c.database, c.user
 	if c.host != "" {
 		info.peerAddress = hostPort(c.host, c.port, defaultPort(info.peerService))

@@ -33,7 +33,7 @@ import (
 // types must match that file exactly, which TestHookTypesMatch checks.
 
 //go:linkname start database/sql.__ottoolexec_start
-var start func(ctx context.Context, db *sql.DB, info *atomic.Value, op, query string, args []any) (context.Context, func(err error, rows int64))
+var start func(ctx context.Context, connector driver.Connector, info *atomic.Value, op, query string, args []any) (context.Context, func(err error, rows int64))
 
 //go:linkname openHook database/sql.__ottoolexec_openHook
 var openHook func(driverName, dsn string) (inner string, done func(db *sql.DB) any)
@@ -119,24 +119,24 @@ func stringAddr(s string) uintptr { return uintptr(unsafe.Pointer(unsafe.StringD
 
 // infoOf returns what is known of db: recorded by open, or else learnt
 // from its driver (sql.OpenDB with a connector) and kept.
-func infoOf(db *sql.DB, slot *atomic.Value) *dbInfo {
+func infoOf(connector driver.Connector, slot *atomic.Value) *dbInfo {
 	if d, ok := slot.Load().(*dbInfo); ok {
 		return d
 	}
-	d := describeConnector(db)
+	d := describeConnector(connector)
 	slot.Store(d)
 	return d
 }
 
 // startSpan starts the span of one database/sql call.
-func startSpan(ctx context.Context, db *sql.DB, slot *atomic.Value, op, query string, args []any) (_ context.Context, end func(err error, rows int64)) {
+func startSpan(ctx context.Context, connector driver.Connector, slot *atomic.Value, op, query string, args []any) (_ context.Context, end func(err error, rows int64)) {
 	defer spans.Guard("database/sql")
 	// A nil context makes database/sql panic as it would have; a covered
 	// one is the call re-entered by the prologue, already spanned.
 	if ctx == nil || spans.IsCovered(ctx, Layer) {
 		return nil, nil
 	}
-	info := infoOf(db, slot)
+	info := infoOf(connector, slot)
 	if op == "" {
 		op = Operation(query)
 	}
