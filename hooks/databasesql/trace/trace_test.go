@@ -7,8 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/mocktracer"
+
+	"github.com/ottoolexec/ottoolexec/runtime/spans"
 )
 
 func TestOperation(t *testing.T) {
@@ -188,5 +194,60 @@ func TestDescribeConnector(t *testing.T) {
 	}
 	if got := describeConnector(nil); *got != (dbInfo{}) {
 		t.Errorf("describeConnector(nil) = %+v", *got)
+	}
+}
+
+// The context a call hands to the driver carries the call's span and is
+// marked as covered by database/sql, which is also how the call that the
+// prologue re-enters with it knows not to make a second span.
+func TestStartSpanContext(t *testing.T) {
+	tracer := mocktracer.New()
+	prev := opentracing.GlobalTracer()
+	opentracing.SetGlobalTracer(tracer)
+	defer opentracing.SetGlobalTracer(prev)
+
+	parent := tracer.StartSpan("handler")
+	ctx := opentracing.ContextWithSpan(context.Background(), parent)
+	var slot atomic.Value
+	slot.Store(describe("postgres", "postgres://u:pw123456@h:5432/db", nil))
+
+	inner, end := startSpan(ctx, nil, &slot, "", "select 1", []any{1})
+	if end == nil {
+		t.Fatal("no span started")
+	}
+	if !spans.IsCovered(inner, Layer) {
+		t.Error("the driver's context is not marked as covered by database/sql")
+	}
+	span, _ := opentracing.SpanFromContext(inner).(*mocktracer.MockSpan)
+	if span == nil || span.OperationName != "SELECT" {
+		t.Fatalf("the driver's context carries %v, want the SELECT span", opentracing.SpanFromContext(inner))
+	}
+	if again, end2 := startSpan(inner, nil, &slot, "", "select 1", nil); again != nil || end2 != nil {
+		t.Error("a call re-entered with the covered context started a second span")
+	}
+	end(errors.New("boom: pw123456 rejected"), 2)
+	finished := tracer.FinishedSpans()
+	if len(finished) != 1 {
+		t.Fatalf("%d finished spans, want 1", len(finished))
+	}
+	s := finished[0]
+	if s.ParentID != parent.(*mocktracer.MockSpan).SpanContext.SpanID {
+		t.Error("the span is not a child of the context's span")
+	}
+	for k, want := range map[string]any{"span.kind": "client", "component": "postgres", "db.type": "sql", "db.instance": "db",
+		"db.user": "u", "peer.address": "h:5432", "peer.service": "postgresql", "db.statement": "select 1", RowCount: int64(2), "error": true} {
+		if got := s.Tag(k); got != want {
+			t.Errorf("tag %s = %#v, want %#v", k, got, want)
+		}
+	}
+	if s.Tag(Args) != nil {
+		t.Error("bind arguments recorded without OTTOOLEXEC_SQL_ARGS=1")
+	}
+	logs := fmt.Sprint(s.Logs())
+	if !strings.Contains(logs, "boom") || strings.Contains(logs, "pw123456") {
+		t.Errorf("logs %s: want the error without the password", logs)
+	}
+	if c, e := startSpan(nil, nil, &slot, "", "select 1", nil); c != nil || e != nil {
+		t.Error("a nil context started a span")
 	}
 }
