@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := $(CURDIR)/bin
 OTTOOLEXEC := $(BIN)/ottoolexec
 
-.PHONY: all build demo test unit scripts vet bench clean
+.PHONY: all build demo demo-sql test unit scripts vet bench clean
 
 all: build
 
@@ -17,6 +17,13 @@ build:
 demo: build
 	cd examples/demo && $(GO) build -toolexec=$(OTTOOLEXEC) -o $(BIN)/demo/ ./front ./back ./store
 	cd examples/demo && $(GO) run ./run -bin $(BIN)/demo -ottoolexec $(OTTOOLEXEC) -trace $(BIN)/demo/trace.jsonl
+
+# The same three services, with a store that keeps its stock in SQLite
+# (examples/demosql, pure Go): the trace shows SQL spans under HTTP spans.
+demo-sql: build
+	cd examples/demo && $(GO) build -toolexec=$(OTTOOLEXEC) -o $(BIN)/demo-sql/ ./front ./back
+	cd examples/demosql && $(GO) build -toolexec=$(OTTOOLEXEC) -o $(BIN)/demo-sql/ ./store
+	cd examples/demo && $(GO) run ./run -bin $(BIN)/demo-sql -ottoolexec $(OTTOOLEXEC) -trace $(BIN)/demo-sql/trace.jsonl
 
 # Unit tests with the race detector, then the testscript scripts that build
 # real programs with the injector and check the spans they emit.

@@ -35,6 +35,7 @@ type bench struct {
 	coldRuns, rebuilds int
 	probe              bool
 	rtN, rtRounds      int
+	clientN            int
 	microRounds        int
 	benchtime          string // -test.benchtime of the micro-benchmarks
 	keep               bool
@@ -55,7 +56,9 @@ func realMain() int {
 	var (
 		ottoolexec = flag.String("ottoolexec", "", "the ottoolexec binary to measure (required)")
 		out        = flag.String("out", "bench/RESULTS.md", "write the report here")
-		only       = flag.String("only", "", "run only one part: build, or runtime (= roundtrip and micro), roundtrip or micro")
+		only       = flag.String("only", "", "run only one part: build, or runtime (= roundtrip, micro and clients), roundtrip, micro or clients")
+		clientSel  = flag.String("clients", "", "client benchmarks to run, comma-separated (default: all)")
+		clientsOut = flag.String("clients-out", "bench/RESULTS-clients.md", "write the client-operation report (SQL, ...) here")
 		programs   = flag.String("programs", "demo,large", "build programs to measure: demo, large")
 		largeMod   = flag.String("large", "github.com/prometheus/node_exporter@v1.12.1", "the larger program: module@version (its main package is the module path unless -large-pkg says otherwise)")
 		largePkg   = flag.String("large-pkg", "", "main package of the larger program (default: the module path)")
@@ -65,23 +68,24 @@ func realMain() int {
 	flag.IntVar(&b.rebuilds, "rebuilds", 8, "fully cached rebuilds of each kind per program")
 	flag.BoolVar(&b.probe, "probe", true, "also run one probed cold build and cached rebuild per program (time and memory of ottoolexec itself)")
 	flag.IntVar(&b.rtN, "n", 20000, "round trips per run-time run")
+	flag.IntVar(&b.clientN, "client-n", 5000, "calls per client-operation run (SQL, ...)")
 	flag.IntVar(&b.rtRounds, "rounds", 9, "run-time rounds (each runs every variant once)")
 	flag.IntVar(&b.microRounds, "micro-rounds", 10, "micro-benchmark rounds (each runs every variant's test binary once)")
 	flag.StringVar(&b.benchtime, "benchtime", "1s", "-test.benchtime of each micro-benchmark in a round")
 	flag.BoolVar(&b.keep, "keep", false, "keep the temporary directory (build caches, probe logs) and print its path")
 	flag.Parse()
-	parts := map[string]bool{"build": true, "roundtrip": true, "micro": true}
+	parts := map[string]bool{"build": true, "roundtrip": true, "micro": true, "clients": true}
 	switch *only {
 	case "":
 	case "runtime":
-		parts = map[string]bool{"roundtrip": true, "micro": true}
-	case "build", "roundtrip", "micro":
+		parts = map[string]bool{"roundtrip": true, "micro": true, "clients": true}
+	case "build", "roundtrip", "micro", "clients":
 		parts = map[string]bool{*only: true}
 	default:
 		flag.Usage()
 		return 2
 	}
-	if *ottoolexec == "" || flag.NArg() > 0 || b.coldRuns < 1 || b.rebuilds < 1 || b.rtRounds < 1 || b.microRounds < 1 {
+	if *ottoolexec == "" || flag.NArg() > 0 || b.clientN < 1 || b.coldRuns < 1 || b.rebuilds < 1 || b.rtRounds < 1 || b.microRounds < 1 {
 		flag.Usage()
 		return 2
 	}
@@ -142,11 +146,29 @@ func realMain() int {
 		b.logf("run time: micro-benchmarks of the splices (bench/micro)")
 		micro, err = b.measureMicro(ctx, mb)
 	}
+	var clients []*clientResult
+	if err == nil && parts["clients"] {
+		clients, err = b.measureClients(ctx, *clientSel)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 1
 	}
 	m.LoadEnd = loadAvg()
+	if len(clients) > 0 {
+		report := b.clientReport(m, clients)
+		fmt.Print("\n" + report)
+		if *clientsOut != "" {
+			if err := os.WriteFile(*clientsOut, []byte(report), 0o666); err != nil {
+				fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+				return 1
+			}
+			b.logf("wrote %s", *clientsOut)
+		}
+	}
+	if !parts["build"] && !parts["roundtrip"] && !parts["micro"] {
+		return 0
+	}
 	report := b.report(m, pass, builds, rt, micro)
 	fmt.Print("\n" + report)
 	if *out != "" {

@@ -22,17 +22,23 @@ func seconds(xs []float64) string {
 }
 
 // report renders everything measured as Markdown.
+// clientReport is the report of the client-operation benchmarks, kept in a
+// file of its own so that each can be rerun alone.
+func (b *bench) clientReport(m machine, clients []*clientResult) string {
+	var s strings.Builder
+	s.WriteString("# ottoolexec benchmark results: client operations\n\n")
+	b.header(&s, m)
+	s.WriteString("## Run-time cost per client call\n\n")
+	for _, r := range clients {
+		b.clientSection(&s, r)
+	}
+	return s.String()
+}
+
 func (b *bench) report(m machine, pass *passResult, builds []*buildResult, rt *runtimeResult, micro *microResult) string {
 	var s strings.Builder
 	s.WriteString("# ottoolexec benchmark results\n\n")
-	s.WriteString("Written by `make bench` (`go run ./bench`); see bench/README.md for what is measured and how. ")
-	s.WriteString("Every ratio is against a baseline measured in the same run, on the same machine, interleaved with it.\n\n")
-	tree := "a clean working tree"
-	if len(m.Dirty) > 0 {
-		tree = fmt.Sprintf("the working tree, with uncommitted changes to %s", strings.Join(m.Dirty, ", "))
-	}
-	fmt.Fprintf(&s, "- Date: %s\n- Machine: %d CPUs (`nproc`), %s, %s\n- Go: %s\n- ottoolexec: %s, built from %s at commit `%s`\n- Load average (1, 5, 15 min) at start: %s; at end: %s (the machine is shared: other work on it shows here)\n\n",
-		m.Date, m.NumCPU, m.CPU, m.Kernel, m.GoVersion, b.ottoolexec, tree, m.Commit, m.LoadStart, m.LoadEnd)
+	b.header(&s, m)
 
 	if len(builds) > 0 {
 		s.WriteString("## Build cost\n\n")
@@ -190,4 +196,15 @@ func (b *bench) runtimeSection(s *strings.Builder, rt *runtimeResult) {
 		}
 	}
 	s.WriteString("```\n\n</details>\n")
+}
+
+func (b *bench) header(s *strings.Builder, m machine) {
+	s.WriteString("Written by `make bench` (`go run ./bench`); see bench/README.md for what is measured and how. ")
+	s.WriteString("Every ratio is against a baseline measured in the same run, on the same machine, interleaved with it.\n\n")
+	tree := "a clean working tree"
+	if len(m.Dirty) > 0 {
+		tree = fmt.Sprintf("the working tree, with uncommitted changes to %s", strings.Join(m.Dirty, ", "))
+	}
+	fmt.Fprintf(s, "- Date: %s\n- Machine: %d CPUs (`nproc`), %s, %s\n- Go: %s\n- ottoolexec: %s, built from %s at commit `%s`\n- Load average (1, 5, 15 min) at start: %s; at end: %s (the machine is shared: other work on it shows here)\n\n",
+		m.Date, m.NumCPU, m.CPU, m.Kernel, m.GoVersion, b.ottoolexec, tree, m.Commit, m.LoadStart, m.LoadEnd)
 }

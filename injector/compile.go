@@ -121,6 +121,22 @@ func (c *compilation) archives() (map[string]resolve.Package, error) {
 		}
 		c.build = b
 	}
+	pgo, err := c.pgoForCompile()
+	if err != nil {
+		return nil, err
+	}
+	c.build.session.PGO = pgo
+	if c.unit.pkgPath == "main" {
+		// The link of this program reads it back; it has no profile on
+		// its command line.
+		note := pgo
+		if note == "" {
+			note = "repeat"
+		}
+		if err := c.build.session.WriteNote(pgoNote(os.Getenv("TOOLEXEC_IMPORTPATH")), note); err != nil {
+			return nil, err
+		}
+	}
 	return c.build.archives()
 }
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/ottoolexec/ottoolexec/hooks"
 	"github.com/ottoolexec/ottoolexec/injector/directive"
@@ -50,6 +52,10 @@ func (u *unit) update(changed map[string][]byte) {
 // applyRule splices r into the package and adds r's files. A target that
 // does not fit r is left alone, with a note.
 func (u *unit) applyRule(r *hooks.Rule) error {
+	if note := untestedToolchain(r, u.srcs); note != "" {
+		u.notes = append(u.notes, fmt.Sprintf("%s: %s; building it without the %s integration", u.pkgPath, note, r.Name))
+		return nil
+	}
 	changed, err := splice.Apply(u.srcs, r.Funcs, r.Fields...)
 	var misfit *splice.MisfitError
 	if errors.As(err, &misfit) {
@@ -162,6 +168,9 @@ func fits(r *hooks.Rule, pkgs map[string]resolve.Package) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("checking the %s rule: %w", r.Name, err)
 	}
+	if untestedToolchain(r, u.srcs) != "" {
+		return false, nil
+	}
 	_, err = splice.Apply(u.srcs, r.Funcs, r.Fields...)
 	var misfit *splice.MisfitError
 	if errors.As(err, &misfit) {
@@ -183,4 +192,59 @@ func (u *unit) moduleVersion() string {
 		}
 	}
 	return ""
+}
+
+// untestedToolchain returns why a standard library rule must not be applied
+// to srcs, or "" when it may. A rule is written against the standard
+// library of particular Go releases: a later release can keep every hooked
+// signature and still rename what the rule's added files refer to
+// (go1.27's net/http has no http2responseWriter), so that splicing it
+// would break the build. Such a rule applies only to the Go minor releases
+// it is tested with; the toolchain's release is read from the VERSION file
+// of the GOROOT the target's files are in.
+func untestedToolchain(r *hooks.Rule, srcs []splice.Source) string {
+	if !r.Std || len(srcs) == 0 {
+		return ""
+	}
+	release := goReleaseOf(srcs[0].Path, r.Package)
+	if release == "" {
+		return "" // not a GOROOT layout we know; the signature check still guards
+	}
+	minor := goMinor(release)
+	for _, t := range r.Tested {
+		if goMinor(t) == minor && minor != "" {
+			return ""
+		}
+	}
+	return fmt.Sprintf("the toolchain is %s, and the %s rule is written for %s only", release, r.Name, strings.Join(r.Tested, ", "))
+}
+
+var goMinorRE = regexp.MustCompile(`go1\.\d+`)
+
+// goMinor returns the "go1.N" part of a Go release name, or "".
+func goMinor(release string) string {
+	return goMinorRE.FindString(release)
+}
+
+var goReleases sync.Map // GOROOT -> release ("" if unknown)
+
+// goReleaseOf returns the Go release of the GOROOT that file, a file of the
+// standard library package pkgPath, belongs to.
+func goReleaseOf(file, pkgPath string) string {
+	dir := filepath.Dir(file)
+	suffix := filepath.Join("src", filepath.FromSlash(pkgPath))
+	if !strings.HasSuffix(dir, string(filepath.Separator)+suffix) {
+		return ""
+	}
+	goroot := strings.TrimSuffix(dir, string(filepath.Separator)+suffix)
+	if v, ok := goReleases.Load(goroot); ok {
+		return v.(string)
+	}
+	release := ""
+	if data, err := os.ReadFile(filepath.Join(goroot, "VERSION")); err == nil {
+		release, _, _ = strings.Cut(string(data), "\n")
+		release = strings.TrimSpace(release)
+	}
+	goReleases.Store(goroot, release)
+	return release
 }

@@ -2,6 +2,7 @@ package injector
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 
@@ -30,6 +31,11 @@ func link(tool string, rawArgs []string) error {
 	if err != nil {
 		return err
 	}
+	pgo, err := b.pgoForLink(os.Getenv("TOOLEXEC_IMPORTPATH"))
+	if err != nil {
+		return err
+	}
+	b.session.PGO = pgo
 	archives, err := b.archives()
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -13,6 +14,8 @@ import (
 
 	"golang.org/x/mod/modfile"
 
+	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/hooks/catalog"
 	"github.com/ottoolexec/ottoolexec/injector"
 	"github.com/ottoolexec/ottoolexec/injector/pin"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
@@ -63,6 +66,10 @@ func listCmd(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if *markdown {
+		writeMarkdown(os.Stdout, catalog.Rules)
+		return nil
+	}
 	dir, err := os.Getwd()
 	if err != nil {
 		return err
@@ -70,14 +77,6 @@ func listCmd(args []string) error {
 	rules, err := injector.Catalog(dir)
 	if err != nil {
 		return err
-	}
-	if *markdown {
-		fmt.Println("| integration | target | tested with | what it traces |")
-		fmt.Println("|---|---|---|---|")
-		for _, r := range rules {
-			fmt.Printf("| `%s` | `%s` | %s | %s |\n", r.Name, r.Package, strings.Join(r.Tested, ", "), r.Doc)
-		}
-		return nil
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NAME\tTARGET\tTESTED WITH\tON\tFITS\tDESCRIPTION")
@@ -89,6 +88,17 @@ func listCmd(args []string) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Package, strings.Join(r.Tested, ","), on, r.Fits, r.Doc)
 	}
 	return w.Flush()
+}
+
+// writeMarkdown prints the catalogue as the Markdown table the README
+// carries (TestReadmeCatalog keeps the two the same), whatever the
+// configuration of the directory it runs in.
+func writeMarkdown(w io.Writer, rules []*hooks.Rule) {
+	fmt.Fprintln(w, "| integration | target | tested with | what it traces |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, r := range rules {
+		fmt.Fprintf(w, "| `%s` | `%s` | %s | %s |\n", r.Name, r.Package, strings.Join(r.Tested, ", "), r.Doc)
+	}
 }
 
 // explainCmd prints what a traced build of the packages would compile

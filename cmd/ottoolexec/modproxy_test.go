@@ -72,3 +72,29 @@ type checkoutFile struct{ root, name string }
 func (f checkoutFile) Path() string                 { return f.name }
 func (f checkoutFile) Lstat() (os.FileInfo, error)  { return os.Lstat(filepath.Join(f.root, f.name)) }
 func (f checkoutFile) Open() (io.ReadCloser, error) { return os.Open(filepath.Join(f.root, f.name)) }
+
+// cmdPublish adds a module the script wrote to a file-based module proxy,
+// as if it were published at a version, for `go install module@version`.
+// Point GOPROXY at file://PROXYDIR (before the real proxy) and GONOSUMDB
+// at the module path.
+//
+//	publish PROXYDIR MODPATH VERSION SRCDIR
+func cmdPublish(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 {
+		ts.Fatalf("usage: publish proxydir modpath version srcdir")
+	}
+	mod := module.Version{Path: args[1], Version: args[2]}
+	src := ts.MkAbs(args[3])
+	dir := filepath.Join(ts.MkAbs(args[0]), mod.Path, "@v")
+	ts.Check(os.MkdirAll(dir, 0o777))
+	var zipData bytes.Buffer
+	ts.Check(zip.CreateFromDir(&zipData, mod, src))
+	gomod, err := os.ReadFile(filepath.Join(src, "go.mod"))
+	ts.Check(err)
+	base := filepath.Join(dir, mod.Version)
+	list, _ := os.ReadFile(filepath.Join(dir, "list"))
+	ts.Check(os.WriteFile(filepath.Join(dir, "list"), append(list, mod.Version+"\n"...), 0o666))
+	ts.Check(os.WriteFile(base+".info", fmt.Appendf(nil, `{"Version":%q,"Time":"2026-01-01T00:00:00Z"}`, mod.Version), 0o666))
+	ts.Check(os.WriteFile(base+".mod", gomod, 0o666))
+	ts.Check(os.WriteFile(base+".zip", zipData.Bytes(), 0o666))
+}

@@ -94,6 +94,7 @@ func TestScripts(t *testing.T) {
 			"signal":   cmdSignal,
 			"ended":    cmdEnded,
 			"capture":  cmdCapture,
+			"publish":  cmdPublish,
 		},
 		Condition:           serviceCondition,
 		RequireExplicitExec: true,

@@ -4,9 +4,11 @@ package catalog
 
 import (
 	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/hooks/amqp"
 	"github.com/ottoolexec/ottoolexec/hooks/databasesql"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
+	"github.com/ottoolexec/ottoolexec/hooks/pgx"
 	"github.com/ottoolexec/ottoolexec/hooks/process"
 )
 
@@ -17,4 +19,7 @@ var Rules = []*hooks.Rule{
 	goroutine.Rule,
 	nethttp.Rule,
 	databasesql.Rule,
+	pgx.Rule,
+	amqp.Rule,
+	amqp.ContextRule,
 }

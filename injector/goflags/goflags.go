@@ -20,6 +20,8 @@ type Flags struct {
 	Repeat     []string // flags to pass to the nested go command, as "-name=value"
 	Mod        string   // value of -mod, if given
 	Modfile    string   // value of -modfile, if given
+	PGO        string   // value of -pgo, if given ("" is the default, auto)
+	Packages   []string // the packages (or .go files) named after the flags
 }
 
 // flagKind says what the parser does with a flag it meets.
@@ -75,8 +77,10 @@ func Parse(args []string) (Flags, error) {
 		}
 		if !strings.HasPrefix(arg, "-") || arg == "-" {
 			if test {
+				f.Packages = append(f.Packages, arg)
 				continue // packages; go test takes flags after them too
 			}
+			f.Packages = packageArgs(f.Subcommand, args[i:])
 			break // packages, or the program and its arguments for go run
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
@@ -105,6 +109,8 @@ func Parse(args []string) (Flags, error) {
 			f.Mod = value
 		case "modfile":
 			f.Modfile = value
+		case "pgo":
+			f.PGO = value
 		}
 		switch kind {
 		case keepBool:
@@ -118,6 +124,26 @@ func Parse(args []string) (Flags, error) {
 		}
 	}
 	return f.withoutImplicitCover(), nil
+}
+
+// packageArgs returns the packages in args, the rest of a go command line
+// after its flags. go run takes one package (or .go files) and then the
+// program's own arguments.
+func packageArgs(subcommand string, args []string) []string {
+	if subcommand != "run" {
+		return append([]string(nil), args...)
+	}
+	var pkgs []string
+	for _, a := range args {
+		if !strings.HasSuffix(a, ".go") {
+			if len(pkgs) == 0 {
+				pkgs = append(pkgs, a)
+			}
+			break
+		}
+		pkgs = append(pkgs, a)
+	}
+	return pkgs
 }
 
 // withoutImplicitCover drops -cover and -covermode when no -coverpkg names

@@ -36,3 +36,29 @@ func TestParseMissingValue(t *testing.T) {
 		t.Error("Parse accepted -tags without a value")
 	}
 }
+
+// The packages a command builds, and its -pgo, are what the PGO support
+// needs to find the main packages' profiles.
+func TestParsePackagesAndPGO(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  []string
+		pkgs []string
+		pgo  string
+	}{
+		{[]string{"go", "build", "-o", "out", "./cmd/a", "./cmd/b"}, []string{"./cmd/a", "./cmd/b"}, ""},
+		{[]string{"go", "build", "-pgo=auto"}, nil, "auto"},
+		{[]string{"go", "install", "-pgo", "prof.pgo", "x@v1"}, []string{"x@v1"}, "prof.pgo"},
+		{[]string{"go", "run", "-pgo=off", "./cmd/x", "arg", "./y"}, []string{"./cmd/x"}, "off"},
+		{[]string{"go", "run", "a.go", "b.go", "arg"}, []string{"a.go", "b.go"}, ""},
+		{[]string{"go", "test", "-run", "X", "./p", "-v", "./q"}, []string{"./p", "./q"}, ""},
+	} {
+		f, err := Parse(tc.cmd)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.cmd, err)
+			continue
+		}
+		if !reflect.DeepEqual(f.Packages, tc.pkgs) || f.PGO != tc.pgo {
+			t.Errorf("Parse(%q): packages %q pgo %q, want %q %q", tc.cmd, f.Packages, f.PGO, tc.pkgs, tc.pgo)
+		}
+	}
+}

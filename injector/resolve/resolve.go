@@ -77,6 +77,11 @@ type Session struct {
 	Packages []string      // runtime packages to resolve
 	CacheDir string        // ottoolexec's cache directory
 	Environ  []string      // extra environment for nested go commands
+	// PGO, if set, is the -pgo value nested builds use instead of the
+	// parent's: with -pgo=auto the parent compiles with the default.pgo
+	// of its main package, which a nested build of non-main packages
+	// would not find (see injector/pgo.go).
+	PGO string
 
 	key      string // what the answers depend on
 	dir      string // CacheDir/resolve/key
@@ -451,6 +456,9 @@ func (s *Session) listArgs(pkgs []string, extra ...string) []string {
 		args = append(args, "-modfile="+s.modfile)
 	}
 	args = append(args, s.Flags.Repeat...)
+	if s.PGO != "" {
+		args = append(args, "-pgo="+s.PGO) // the last -pgo wins
+	}
 	return append(args, pkgs...)
 }
 
@@ -602,7 +610,31 @@ func (s *Session) Memo(name string, v any, compute func() error) error {
 }
 
 func (s *Session) archivesMemo(identity string) string {
-	return filepath.Join(s.dir, "archives-"+ShortHash(identity)+".json")
+	return filepath.Join(s.dir, "archives-"+ShortHash(identity+s.pgoKey())+".json")
+}
+
+// WriteNote records a small value under name in this session, for later
+// tool invocations of the same build (or of a rebuild with the same
+// inputs) to read.
+func (s *Session) WriteNote(name, value string) error {
+	return writeIfChanged(filepath.Join(s.dir, name+".note"), []byte(value))
+}
+
+// ReadNote returns the value WriteNote recorded under name.
+func (s *Session) ReadNote(name string) (string, bool) {
+	data, err := os.ReadFile(filepath.Join(s.dir, name+".note"))
+	return string(data), err == nil
+}
+
+// pgoKey tells apart the memos of builds with different PGO profiles,
+// by path and content.
+func (s *Session) pgoKey() string {
+	if s.PGO == "" || s.PGO == "off" {
+		return ""
+	}
+	data, _ := os.ReadFile(s.PGO)
+	sum := sha256.Sum256(data)
+	return "\npgo " + s.PGO + " " + hex.EncodeToString(sum[:])
 }
 
 // TestArchives is Archives for the test binary of pkg, a package the
@@ -613,7 +645,7 @@ func (s *Session) archivesMemo(identity string) string {
 // the runtime, so a nested go list -test sees the test with one more
 // external test file, added through -overlay, that imports the runtime.
 func (s *Session) TestArchives(pkg Package, self, identity string) (map[string]Package, error) {
-	memo := filepath.Join(s.dir, "archives-test-"+ShortHash(identity+"\n"+pkg.ImportPath)+".json")
+	memo := filepath.Join(s.dir, "archives-test-"+ShortHash(identity+"\n"+pkg.ImportPath+s.pgoKey())+".json")
 	dir := filepath.Join(s.dir, "xtest", ShortHash(pkg.ImportPath))
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return nil, err

@@ -1,0 +1,18 @@
+module example.com/clientops
+
+go 1.24
+
+require (
+	github.com/lib/pq v1.10.9
+	github.com/luna-duclos/instrumentedsql v1.1.3
+	github.com/luna-duclos/instrumentedsql/opentracing v0.0.0-20200611091901-487c5ec83473
+	github.com/opentracing/opentracing-go v1.2.0
+	github.com/rabbitmq/amqp091-go v1.16.0
+	github.com/uber/jaeger-client-go v2.30.0+incompatible
+)
+
+require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0 // indirect
+	github.com/uber/jaeger-lib v2.4.1+incompatible // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+)
