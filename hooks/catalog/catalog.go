@@ -6,6 +6,7 @@ import (
 	"github.com/ottoolexec/ottoolexec/hooks"
 	"github.com/ottoolexec/ottoolexec/hooks/amqp"
 	"github.com/ottoolexec/ottoolexec/hooks/awssdk"
+	"github.com/ottoolexec/ottoolexec/hooks/databasesql"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
 	"github.com/ottoolexec/ottoolexec/hooks/pgx"
@@ -18,6 +19,7 @@ var Rules = []*hooks.Rule{
 	process.SignalRule,
 	goroutine.Rule,
 	nethttp.Rule,
+	databasesql.Rule,
 	pgx.Rule,
 	amqp.Rule,
 	amqp.ContextRule,

@@ -1,0 +1,186 @@
+// Package trace is the runtime half of the database/sql integration: it
+// fills in the function variables that ottoolexec adds to database/sql and
+// turns each call into an OpenTracing client span. Traced main packages
+// import it; user code never needs to.
+//
+// Read at start-up:
+//
+//	OTTOOLEXEC_SQL_MAX_STATEMENT  bytes of db.statement kept (default 1024; 0 leaves it out)
+//	OTTOOLEXEC_SQL_ARGS=1         also record the bind arguments as db.args
+package trace
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/log"
+
+	"github.com/ottoolexec/ottoolexec/runtime/spans"
+)
+
+// The variables below are declared in database/sql by the file the
+// databasesql rule adds to it (hooks/databasesql/inject_sql.go.txt); their
+// types must match that file exactly, which TestHookTypesMatch checks.
+
+//go:linkname start database/sql.__ottoolexec_start
+var start func(ctx context.Context, connector driver.Connector, info *atomic.Value, op, query string, args []any) (context.Context, func(err error, rows int64))
+
+//go:linkname openHook database/sql.__ottoolexec_openHook
+var openHook func(driverName, dsn string) (inner string, done func(db *sql.DB) any)
+
+// Layer is the name under which database/sql marks the contexts it hands
+// to drivers (spans.Covered), so that a driver's own tracing (pgx used
+// through pgx/v5/stdlib) does not make a second span for the statement.
+const Layer = "database/sql"
+
+// Tag names that the OpenTracing conventions do not have.
+const (
+	// RowCount is the number of rows a query's Rows returned through Next.
+	RowCount = "db.row_count"
+	// Args are the bind arguments, recorded only with OTTOOLEXEC_SQL_ARGS=1.
+	Args = "db.args"
+)
+
+const defaultMaxStatement = 1024
+
+var (
+	maxStatement = defaultMaxStatement
+	recordArgs   bool
+)
+
+func init() {
+	if spans.Disabled() {
+		return
+	}
+	maxStatement = maxStatementEnv(os.Getenv("OTTOOLEXEC_SQL_MAX_STATEMENT"))
+	recordArgs = os.Getenv("OTTOOLEXEC_SQL_ARGS") == "1"
+	start = startSpan
+	openHook = open
+}
+
+// maxStatementEnv reads OTTOOLEXEC_SQL_MAX_STATEMENT: a byte count, 0 to
+// leave statements out. A value that is not one keeps the default and
+// says so once.
+func maxStatementEnv(v string) int {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return defaultMaxStatement
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		fmt.Fprintf(os.Stderr, "ottoolexec: OTTOOLEXEC_SQL_MAX_STATEMENT=%q is not a number of bytes; using %d\n", v, defaultMaxStatement)
+		return defaultMaxStatement
+	}
+	return n
+}
+
+// opening holds the address of each DSN copy that open handed back to
+// sql.Open and that is being opened right now, so that the re-entered
+// Open is recognised (by address, since its text equals the caller's).
+var opening sync.Map // uintptr -> struct{}
+
+// open is called by sql.Open. It returns an equal copy of dsn, with which
+// the prologue calls Open again (and this hook lets that call through),
+// and the function that describes the opened DB from its driver and the
+// DSN. A DSN of the caller's that happens to be a copy in flight cannot
+// occur: the copy is new memory, owned by this call.
+func open(driverName, dsn string) (inner string, done func(db *sql.DB) any) {
+	defer spans.Guard("database/sql open")
+	if dsn == "" {
+		return "", nil // nothing to learn that the driver does not tell
+	}
+	if _, reentered := opening.Load(stringAddr(dsn)); reentered {
+		return "", nil
+	}
+	inner = strings.Clone(dsn)
+	key := stringAddr(inner)
+	opening.Store(key, struct{}{})
+	return inner, func(db *sql.DB) any {
+		defer spans.Guard("database/sql open")
+		opening.Delete(key)
+		if db == nil {
+			return nil
+		}
+		return describe(driverName, dsn, db.Driver())
+	}
+}
+
+func stringAddr(s string) uintptr { return uintptr(unsafe.Pointer(unsafe.StringData(s))) }
+
+// infoOf returns what is known of db: recorded by open, or else learnt
+// from its driver (sql.OpenDB with a connector) and kept.
+func infoOf(connector driver.Connector, slot *atomic.Value) *dbInfo {
+	if d, ok := slot.Load().(*dbInfo); ok {
+		return d
+	}
+	d := describeConnector(connector)
+	slot.Store(d)
+	return d
+}
+
+// startSpan starts the span of one database/sql call.
+func startSpan(ctx context.Context, connector driver.Connector, slot *atomic.Value, op, query string, args []any) (_ context.Context, end func(err error, rows int64)) {
+	defer spans.Guard("database/sql")
+	// A nil context makes database/sql panic as it would have; a covered
+	// one is the call re-entered by the prologue, already spanned.
+	if ctx == nil || spans.IsCovered(ctx, Layer) {
+		return nil, nil
+	}
+	info := infoOf(connector, slot)
+	if op == "" {
+		op = Operation(query)
+	}
+	opts := []opentracing.StartSpanOption{opentracing.Tag{Key: string(spans.SpanKind), Value: "client"}}
+	if parent := spans.Current(ctx); parent != nil {
+		opts = append(opts, opentracing.ChildOf(parent.Context()))
+	}
+	span := spans.Tracer().StartSpan(op, opts...)
+	spans.Component.Set(span, info.component)
+	spans.DBType.Set(span, "sql")
+	if info.instance != "" {
+		spans.DBInstance.Set(span, info.instance)
+	}
+	if info.user != "" {
+		spans.DBUser.Set(span, info.user)
+	}
+	if query != "" && maxStatement > 0 {
+		spans.DBStatement.Set(span, Truncate(query, maxStatement))
+	}
+	if info.peerAddress != "" {
+		spans.PeerAddress.Set(span, info.peerAddress)
+	}
+	if info.peerService != "" {
+		spans.PeerService.Set(span, info.peerService)
+	}
+	if recordArgs && len(args) > 0 {
+		span.SetTag(Args, Truncate(FormatArgs(args), max(maxStatement, defaultMaxStatement)))
+	}
+	ctx = spans.Covered(opentracing.ContextWithSpan(ctx, span), Layer)
+	return ctx, func(err error, rows int64) {
+		defer spans.Guard("database/sql")
+		if rows >= 0 {
+			span.SetTag(RowCount, rows)
+		}
+		if IsError(err) {
+			spans.Error.Set(span, true)
+			span.LogFields(log.String("event", "error"), log.String("message", info.scrub(err.Error())))
+		}
+		span.Finish()
+	}
+}
+
+// IsError reports whether err makes a span an error span: sql.ErrNoRows
+// and driver.ErrSkip are answers, not failures.
+func IsError(err error) bool {
+	return err != nil && !errors.Is(err, sql.ErrNoRows) && !errors.Is(err, driver.ErrSkip)
+}
