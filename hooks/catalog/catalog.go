@@ -4,6 +4,7 @@ package catalog
 
 import (
 	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/hooks/goredis"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
 	"github.com/ottoolexec/ottoolexec/hooks/process"
@@ -15,4 +16,5 @@ var Rules = []*hooks.Rule{
 	process.SignalRule,
 	goroutine.Rule,
 	nethttp.Rule,
+	goredis.Rule,
 }
