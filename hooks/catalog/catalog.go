@@ -4,6 +4,7 @@ package catalog
 
 import (
 	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/hooks/asynq"
 	"github.com/ottoolexec/ottoolexec/hooks/goredis"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
@@ -17,4 +18,5 @@ var Rules = []*hooks.Rule{
 	goroutine.Rule,
 	nethttp.Rule,
 	goredis.Rule,
+	asynq.Rule,
 }
