@@ -34,6 +34,13 @@ var Rule = &hooks.Rule{
 	Tested:  []string{"v0.26.0"},
 	Funcs: []hooks.Func{
 		{
+			// Nothing is spliced here: the function marks the versions
+			// with task headers (v0.26 on), which the trace context
+			// travels in. Older versions do not fit and stay untouched.
+			Name:      "NewTaskWithHeaders",
+			Signature: "(typename string, payload []byte, headers map[string]string, opts ...Option) *Task",
+		},
+		{
 			Recv:      "*Client",
 			Name:      "EnqueueContext",
 			Signature: "(ctx context.Context, task *Task, opts ...Option) (*TaskInfo, error)",
