@@ -34,11 +34,14 @@ var Rule = &hooks.Rule{
 	Tested:  []string{"v0.26.0"},
 	Funcs: []hooks.Func{
 		{
-			// Nothing is spliced here: the function marks the versions
-			// with task headers (v0.26 on), which the trace context
-			// travels in. Older versions do not fit and stay untouched.
+			// The function marks the versions with task headers (v0.26
+			// on), which the trace context travels in; older versions do
+			// not fit and stay untouched. Its prologue only mentions the
+			// runtime half, whose import the injector adds to this file
+			// as to every file it changes.
 			Name:      "NewTaskWithHeaders",
 			Signature: "(typename string, payload []byte, headers map[string]string, opts ...Option) *Task",
+			Prologue:  "_ = __ottoolexec_asynq.Enabled;",
 		},
 		{
 			Recv:      "*Client",

@@ -32,9 +32,11 @@ var Rule = &hooks.Rule{
 		Name:      "init",
 		Signature: "()",
 		// AddHook only once the client's hooks are initialised, which is
-		// what init does. A WithTimeout copy runs init again and so holds
-		// two of these hooks; the inner one sees the outer one's span in
-		// the context and stands aside.
+		// what init does. WithTimeout copies run init too: up to v9.14 they
+		// keep their client's hooks and so hold two of these (the inner one
+		// sees the outer one's span in the context and stands aside); from
+		// v9.23.0 they start with no hooks at all, and this one is their
+		// only hook. (NewClient alone would miss the latter.)
 		Epilogue: "; if __ottoolexec_goredis.Enabled() { c.AddHook(__ottoolexec_newHook(c.opt)) };",
 	}},
 	Files:   []hooks.File{{Name: "redis.go", Content: injectRedis}},
