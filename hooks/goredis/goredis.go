@@ -32,10 +32,10 @@ var Rule = &hooks.Rule{
 		Name:      "init",
 		Signature: "()",
 		// AddHook only once the client's hooks are initialised, which is
-		// what init does. WithTimeout copies run init too: up to v9.14 they
+		// what init does. WithTimeout copies run init too: in v9.14.1 they
 		// keep their client's hooks and so hold two of these (the inner one
-		// sees the outer one's span in the context and stands aside); from
-		// v9.23.0 they start with no hooks at all, and this one is their
+		// sees the outer one's span in the context and stands aside);
+		// in v9.23.0 they start with no hooks at all, and this one is their
 		// only hook. (NewClient alone would miss the latter.)
 		Epilogue: "; if __ottoolexec_goredis.Enabled() { c.AddHook(__ottoolexec_newHook(c.opt)) };",
 	}},
