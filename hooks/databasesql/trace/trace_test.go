@@ -247,7 +247,8 @@ func TestStartSpanContext(t *testing.T) {
 	if !strings.Contains(logs, "boom") || strings.Contains(logs, "pw123456") {
 		t.Errorf("logs %s: want the error without the password", logs)
 	}
-	if c, e := startSpan(nil, nil, &slot, "", "select 1", nil); c != nil || e != nil {
+	var nilCtx context.Context
+	if c, e := startSpan(nilCtx, nil, &slot, "", "select 1", nil); c != nil || e != nil {
 		t.Error("a nil context started a span")
 	}
 }
