@@ -49,7 +49,7 @@ unit:
 	cd internal/composecheck && $(GO) test ./...
 
 scripts:
-	$(GO) test -count=1 -timeout 25m ./cmd/ottoolexec
+	$(GO) test -count=1 -timeout 60m ./cmd/ottoolexec
 
 bench: build
 	$(GO) run ./bench -ottoolexec $(OTTOOLEXEC) -out bench/RESULTS.md
