@@ -201,7 +201,7 @@ func (c *Channel) Publish(exchange, key string, headers map[string]any) (out map
 		parent = spans.Current(nil)
 	}
 	d := c.destinationOf(exchange, key)
-	start := &producerStart{dest: d, peer: c.peerTag()}
+	start := &producerStart{to: d, peer: c.peerTag()}
 	if parent != nil {
 		start.parent = parent.Context()
 	}
@@ -223,7 +223,7 @@ func (c *Channel) Publish(exchange, key string, headers map[string]any) (out map
 // opts is the slice handed to StartSpan, holding the value itself.
 type producerStart struct {
 	opts   [1]opentracing.StartSpanOption
-	dest   *destination
+	to     *destination
 	peer   any // nil while the broker's address is unknown
 	parent opentracing.SpanContext
 }
@@ -240,12 +240,12 @@ func (s *producerStart) Apply(o *opentracing.StartSpanOptions) {
 	}
 	o.Tags[string(spans.SpanKind)] = string(ext.SpanKindProducerEnum)
 	o.Tags[string(spans.Component)] = component
-	o.Tags[string(spans.MessageBusDest)] = s.dest.dest
-	if s.dest.exchangeTag != nil {
-		o.Tags[tagExchange] = s.dest.exchangeTag
+	o.Tags[string(spans.MessageBusDest)] = s.to.dest
+	if s.to.exchangeTag != nil {
+		o.Tags[tagExchange] = s.to.exchangeTag
 	}
-	if s.dest.keyTag != nil {
-		o.Tags[tagRoutingKey] = s.dest.keyTag
+	if s.to.keyTag != nil {
+		o.Tags[tagRoutingKey] = s.to.keyTag
 	}
 	if s.peer != nil {
 		o.Tags[string(spans.PeerAddress)] = s.peer
