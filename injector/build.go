@@ -78,7 +78,7 @@ func (b *build) identity() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return identity(b.rules, versions)
+	return identity(b.rules, versions, b.session.CacheDir)
 }
 
 // archives returns the compiled runtime for this build.

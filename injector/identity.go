@@ -51,17 +51,25 @@ var selfID = sync.OnceValues(func() (string, error) {
 
 // identity is what ottoolexec adds to the compiler's and linker's tool ID,
 // and so to the key of every build cache entry: the binary itself, the
-// integrations enabled, and the module versions the runtime is built with.
-// It is a pure function of those inputs, so an unchanged build hits the
-// cache; and it differs from a plain build's, so traced and plain
-// archives never mix.
-func identity(rules []*hooks.Rule, versions []resolve.Module) (string, error) {
+// integrations enabled, the module versions the runtime is built with, and
+// the cache directory the runtime source is written under. It is a pure
+// function of those inputs, so an unchanged build hits the cache; and it
+// differs from a plain build's, so traced and plain archives never mix.
+//
+// The directory counts because the runtime's archives record its source
+// files' paths, so their export fingerprints change with it; the go
+// command does not know that a spliced package imports the runtime, so
+// without it a package compiled against the runtime under one
+// OTTOOLEXEC_CACHE would be reused with the runtime under another, and
+// the link would fail with "fingerprint mismatch".
+func identity(rules []*hooks.Rule, versions []resolve.Module, cacheDir string) (string, error) {
 	self, err := selfID()
 	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "ottoolexec %s\n", self)
+	fmt.Fprintf(h, "cache %s\n", cacheDir)
 	for _, r := range rules {
 		fmt.Fprintf(h, "rule %s\n", r.Name)
 	}

@@ -44,7 +44,7 @@ var Rule = &hooks.Rule{
 			Recv:      "*Channel",
 			Name:      "send",
 			Signature: "(msg message) (err error)",
-			Prologue:  "if __ottoolexec_amqp.Enabled { if __ottoolexec_end := ch.__ottoolexec_send(msg); __ottoolexec_end != nil { defer func() { __ottoolexec_end(err) }() } };",
+			Prologue:  "if __ottoolexec_amqp.Enabled { if __ottoolexec_p := ch.__ottoolexec_send(msg); __ottoolexec_p.Started() { defer func() { __ottoolexec_p.End(err) }() } };",
 		},
 		{
 			Recv:      "*Channel",

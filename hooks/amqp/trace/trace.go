@@ -17,6 +17,7 @@ import (
 	"unsafe"
 
 	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
 
 	"github.com/ottoolexec/ottoolexec/runtime/spans"
@@ -45,7 +46,8 @@ const (
 // Channel is the tracing state of one AMQP channel. ottoolexec adds it as a
 // field to amqp091.Channel; its zero value is ready to use.
 type Channel struct {
-	peer atomic.Pointer[string] // the broker's address, set once known
+	peer atomic.Pointer[peer]        // the broker's address, set once known
+	dest atomic.Pointer[destination] // the last publishing's destination
 
 	mu        sync.Mutex
 	consumers map[string]consumer  // by consumer tag, from basic.consume
@@ -69,17 +71,72 @@ type delivery struct {
 	prev opentracing.Span
 }
 
+// peer is the broker's address, also as the tag value, boxed once per
+// channel rather than once per span.
+type peer struct {
+	addr string
+	tag  any
+}
+
 // Peer returns the broker address recorded with SetPeer, or "".
 func (c *Channel) Peer() string {
 	if p := c.peer.Load(); p != nil {
-		return *p
+		return p.addr
 	}
 	return ""
 }
 
 // SetPeer records the broker's address (host:port) for peer.address.
 func (c *Channel) SetPeer(addr string) {
-	c.peer.Store(&addr)
+	c.peer.Store(&peer{addr: addr, tag: addr})
+}
+
+// peerTag is the peer.address value, or nil while the address is unknown.
+func (c *Channel) peerTag() any {
+	if p := c.peer.Load(); p != nil {
+		return p.tag
+	}
+	return nil
+}
+
+// destination is what the spans of publishings to one exchange with one
+// routing key share: the operation name and the tag values, each built
+// once. A producer mostly publishes to the same place again and again, so
+// the channel keeps the last one and a publishing to the same exchange and
+// key allocates none of it.
+type destination struct {
+	exchange, key string
+	name          string // "amqp.publish " and the exchange, or the key for the default exchange
+	dest          any    // message_bus.destination
+	exchangeTag   any    // amqp.exchange; nil for the default exchange
+	keyTag        any    // amqp.routing_key; nil when empty
+}
+
+// destinationOf returns the destination of a publishing to exchange with
+// routing key key, from the channel's last one when it matches.
+func (c *Channel) destinationOf(exchange, key string) *destination {
+	if d := c.dest.Load(); d != nil && d.exchange == exchange && d.key == key {
+		return d
+	}
+	d := &destination{exchange: exchange, key: key}
+	if exchange == "" {
+		// The default exchange routes by queue name.
+		d.name = "amqp.publish " + key
+		d.dest = key
+	} else {
+		d.name = "amqp.publish " + exchange
+		d.dest = exchange
+		d.exchangeTag = d.dest
+	}
+	if key != "" {
+		if key == exchange || exchange == "" {
+			d.keyTag = d.dest
+		} else {
+			d.keyTag = key
+		}
+	}
+	c.dest.Store(d)
+	return d
 }
 
 // Parents of publishings made with a context (PublishWithContext and
@@ -124,9 +181,14 @@ func WithContext(ctx context.Context, headers map[string]any) (out map[string]an
 
 // Publish starts the producer span of one publishing, about to be sent on
 // c to exchange with routing key key. It returns the header table to send
-// instead of headers (a copy with the trace context added) and the function
-// that ends the span with the send's error.
-func (c *Channel) Publish(exchange, key string, headers map[string]any) (out map[string]any, end func(error)) {
+// instead of headers (a copy with the trace context added) and the
+// publishing, whose End the send calls with its error.
+//
+// This runs for every message a program publishes, so it keeps to what a
+// hand-written wrapper does: every tag goes in with the start options (one
+// tag slice, no locking per tag), those options are one value, and nothing
+// the channel has built before is built again (see destination and peer).
+func (c *Channel) Publish(exchange, key string, headers map[string]any) (out map[string]any, p Publishing) {
 	out = headers
 	defer spans.Guard("amqp publish")
 	parent, ours := opentracing.Span(nil), false
@@ -138,28 +200,14 @@ func (c *Channel) Publish(exchange, key string, headers map[string]any) (out map
 	if !ours {
 		parent = spans.CurrentWithoutContext()
 	}
-	dest := exchange
-	if dest == "" {
-		// The default exchange routes by queue name.
-		dest = key
-	}
-	tracer := spans.Tracer()
-	opts := []opentracing.StartSpanOption{opentracing.Tag{Key: string(spans.SpanKind), Value: "producer"}}
+	d := c.destinationOf(exchange, key)
+	start := &producerStart{to: d, peer: c.peerTag()}
 	if parent != nil {
-		opts = append(opts, opentracing.ChildOf(parent.Context()))
+		start.parent = parent.Context()
 	}
-	span := tracer.StartSpan("amqp.publish "+dest, opts...)
-	spans.Component.Set(span, component)
-	spans.MessageBusDest.Set(span, dest)
-	if exchange != "" {
-		span.SetTag(tagExchange, exchange)
-	}
-	if key != "" {
-		span.SetTag(tagRoutingKey, key)
-	}
-	if peer := c.Peer(); peer != "" {
-		spans.PeerAddress.Set(span, peer)
-	}
+	start.opts[0] = start
+	tracer := spans.Tracer()
+	span := tracer.StartSpan(d.name, start.opts[:]...)
 	send := headers
 	if !ours {
 		send = clone(headers)
@@ -167,14 +215,60 @@ func (c *Channel) Publish(exchange, key string, headers map[string]any) (out map
 	if err := tracer.Inject(span.Context(), opentracing.TextMap, table(send)); err != nil {
 		span.LogFields(log.String("event", "inject failed"), log.Error(err))
 	}
-	return send, func(err error) {
-		defer spans.Guard("amqp publish")
-		if err != nil {
-			spans.Error.Set(span, true)
-			span.LogFields(log.String("event", "error"), log.String("message", err.Error()))
-		}
-		span.Finish()
+	return send, Publishing{span}
+}
+
+// producerStart is every start option of a producer span in one value, so
+// that starting the span allocates one option, not a slice of boxed ones.
+// opts is the slice handed to StartSpan, holding the value itself.
+type producerStart struct {
+	opts   [1]opentracing.StartSpanOption
+	to     *destination
+	peer   any // nil while the broker's address is unknown
+	parent opentracing.SpanContext
+}
+
+// producerTags is the most tags a producer span starts with.
+const producerTags = 6
+
+func (s *producerStart) Apply(o *opentracing.StartSpanOptions) {
+	if s.parent != nil {
+		opentracing.ChildOf(s.parent).Apply(o)
 	}
+	if o.Tags == nil {
+		o.Tags = make(map[string]any, producerTags)
+	}
+	o.Tags[string(spans.SpanKind)] = string(ext.SpanKindProducerEnum)
+	o.Tags[string(spans.Component)] = component
+	o.Tags[string(spans.MessageBusDest)] = s.to.dest
+	if s.to.exchangeTag != nil {
+		o.Tags[tagExchange] = s.to.exchangeTag
+	}
+	if s.to.keyTag != nil {
+		o.Tags[tagRoutingKey] = s.to.keyTag
+	}
+	if s.peer != nil {
+		o.Tags[string(spans.PeerAddress)] = s.peer
+	}
+}
+
+// Publishing is the producer span of a publishing being sent; the zero
+// value (no span) is for frames that are not publishings.
+type Publishing struct {
+	span opentracing.Span
+}
+
+// Started reports whether there is a span to end.
+func (p Publishing) Started() bool { return p.span != nil }
+
+// End ends the producer span with the send's error.
+func (p Publishing) End(err error) {
+	defer spans.Guard("amqp publish")
+	if err != nil {
+		spans.Error.Set(p.span, true)
+		p.span.LogFields(log.String("event", "error"), log.String("message", err.Error()))
+	}
+	p.span.Finish()
 }
 
 // Consuming records a basic.consume about to be sent: deliveries for tag
@@ -264,8 +358,8 @@ func (c *Channel) startConsumer(op, queue string, start time.Time, deliveryTag u
 	if redelivered {
 		span.SetTag(tagRedelivered, true)
 	}
-	if peer := c.Peer(); peer != "" {
-		spans.PeerAddress.Set(span, peer)
+	if peer := c.peerTag(); peer != nil {
+		span.SetTag(string(spans.PeerAddress), peer)
 	}
 	return span
 }

@@ -40,7 +40,7 @@ func TestPublishCopiesHeaders(t *testing.T) {
 	var c Channel
 	c.SetPeer("127.0.0.1:5672")
 	headers := map[string]any{"x-app": "hello", "n": int32(7)}
-	out, end := c.Publish("events", "order.created", headers)
+	out, pub := c.Publish("events", "order.created", headers)
 	if len(headers) != 2 {
 		t.Errorf("the caller's headers changed: %v", headers)
 	}
@@ -50,7 +50,7 @@ func TestPublishCopiesHeaders(t *testing.T) {
 	if len(out) <= len(headers) {
 		t.Errorf("no trace context in the sent headers: %v", out)
 	}
-	end(errors.New("channel closed"))
+	pub.End(errors.New("channel closed"))
 	s := finished(t, tr, "amqp.publish events")
 	want := map[string]any{
 		"span.kind": "producer", "component": "amqp091-go", "message_bus.destination": "events",
@@ -71,11 +71,11 @@ func TestPublishCopiesHeaders(t *testing.T) {
 func TestPublishNilHeaders(t *testing.T) {
 	tr := useMock(t)
 	var c Channel
-	out, end := c.Publish("", "jobs", nil)
+	out, pub := c.Publish("", "jobs", nil)
 	if out == nil {
 		t.Fatal("no headers to carry the trace context")
 	}
-	end(nil)
+	pub.End(nil)
 	s := finished(t, tr, "amqp.publish jobs")
 	if s.Tag("message_bus.destination") != "jobs" || s.Tag("amqp.exchange") != nil || s.Tag("error") != nil {
 		t.Errorf("tags %v", s.Tags())
@@ -101,11 +101,11 @@ func TestWithContextParent(t *testing.T) {
 	if h2, done2 := WithContext(ctx, h); done2 != nil || mapKey(h2) != mapKey(h) {
 		t.Error("nested WithContext registered again")
 	}
-	out, end := c.Publish("", "work", h)
+	out, pub := c.Publish("", "work", h)
 	if mapKey(out) != mapKey(h) {
 		t.Error("Publish copied a table that is already the publishing's own")
 	}
-	end(nil)
+	pub.End(nil)
 	done()
 	if registered.Load() != 0 {
 		t.Errorf("%d registrations left", registered.Load())
@@ -222,5 +222,56 @@ func TestSameNeverPanics(t *testing.T) {
 	}
 	if !same(nil, nil) || same(a, nil) {
 		t.Error("nil handling")
+	}
+}
+
+// The channel reuses the last publishing's destination: a publishing to
+// another exchange or key must still get its own name and tags.
+func TestPublishDestinations(t *testing.T) {
+	tr := useMock(t)
+	var c Channel
+	for _, p := range []struct{ exchange, key, name, dest string }{
+		{"", "a", "amqp.publish a", "a"},
+		{"", "a", "amqp.publish a", "a"},
+		{"", "b", "amqp.publish b", "b"},
+		{"ex", "b", "amqp.publish ex", "ex"},
+		{"ex", "ex", "amqp.publish ex", "ex"},
+		{"ex", "", "amqp.publish ex", "ex"},
+		{"", "b", "amqp.publish b", "b"},
+	} {
+		tr.Reset()
+		_, pub := c.Publish(p.exchange, p.key, nil)
+		pub.End(nil)
+		s := finished(t, tr, p.name)
+		var exchange, key any
+		if p.exchange != "" {
+			exchange = p.exchange
+		}
+		if p.key != "" {
+			key = p.key
+		}
+		if s.Tag("message_bus.destination") != p.dest || s.Tag("amqp.exchange") != exchange || s.Tag("amqp.routing_key") != key || s.Tag("peer.address") != nil {
+			t.Errorf("publish to %q with key %q: tags %v", p.exchange, p.key, s.Tags())
+		}
+	}
+}
+
+// Publishing again to the same place builds nothing the channel already
+// has: with a tracer that allocates nothing, what is left per publishing
+// is the start option and the copy of the headers (a map and its group).
+func TestPublishAllocations(t *testing.T) {
+	prev := opentracing.GlobalTracer()
+	opentracing.SetGlobalTracer(opentracing.NoopTracer{})
+	t.Cleanup(func() { opentracing.SetGlobalTracer(prev) })
+	var c Channel
+	c.SetPeer("127.0.0.1:5672")
+	headers := map[string]any{"x-app": "hello"}
+	allocs := testing.AllocsPerRun(100, func() {
+		_, pub := c.Publish("", "jobs", headers)
+		pub.End(nil)
+	})
+	t.Logf("%.1f allocations per publishing", allocs)
+	if allocs > 3 {
+		t.Errorf("%.1f allocations per publishing, want at most 3", allocs)
 	}
 }
