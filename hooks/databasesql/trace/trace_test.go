@@ -209,7 +209,7 @@ func TestStartSpanContext(t *testing.T) {
 	parent := tracer.StartSpan("handler")
 	ctx := opentracing.ContextWithSpan(context.Background(), parent)
 	var slot atomic.Value
-	slot.Store(describe("postgres", "postgres://u:pw123456@h:5432/db", nil))
+	slot.Store(prepare(describe("postgres", "postgres://u:pw123456@h:5432/db", nil)))
 
 	inner, end := startSpan(ctx, nil, &slot, "", "select 1", []any{1})
 	if end == nil {
