@@ -33,7 +33,10 @@ import (
 // types must match that file exactly, which TestHookTypesMatch checks.
 
 //go:linkname start database/sql.__ottoolexec_start
-var start func(ctx context.Context, connector driver.Connector, info *atomic.Value, op, query string, args []any) (context.Context, func(err error, rows int64))
+var start func(ctx context.Context, connector driver.Connector, info *atomic.Value, op, query string, args []any) context.Context
+
+//go:linkname finish database/sql.__ottoolexec_finish
+var finish func(call context.Context, err error, rows int64)
 
 //go:linkname openHook database/sql.__ottoolexec_openHook
 var openHook func(driverName, dsn string) (inner string, done func(db *sql.DB) any)
@@ -65,6 +68,7 @@ func init() {
 	maxStatement = maxStatementEnv(os.Getenv("OTTOOLEXEC_SQL_MAX_STATEMENT"))
 	recordArgs = os.Getenv("OTTOOLEXEC_SQL_ARGS") == "1"
 	start = startSpan
+	finish = endSpan
 	openHook = open
 }
 
@@ -160,7 +164,7 @@ func infoOf(connector driver.Connector, slot *atomic.Value) *prepared {
 
 // call is one traced call: the context handed to the driver (carrying the
 // span, covered by database/sql) and what ending the span needs, in one
-// allocation.
+// allocation. database/sql hands it back to endSpan.
 type call struct {
 	spans.CoveredContext
 	span opentracing.Span
@@ -168,12 +172,13 @@ type call struct {
 }
 
 // startSpan starts the span of one database/sql call.
-func startSpan(ctx context.Context, connector driver.Connector, slot *atomic.Value, op, query string, args []any) (_ context.Context, end func(err error, rows int64)) {
+// It returns nil when the call is not to be traced.
+func startSpan(ctx context.Context, connector driver.Connector, slot *atomic.Value, op, query string, args []any) context.Context {
 	defer spans.Guard("database/sql")
 	// A nil context makes database/sql panic as it would have; a covered
 	// one is the call re-entered by the prologue, already spanned.
 	if ctx == nil || spans.IsCovered(ctx, Layer) {
-		return nil, nil
+		return nil
 	}
 	p := infoOf(connector, slot)
 	if op == "" {
@@ -199,13 +204,17 @@ func startSpan(ctx context.Context, connector driver.Connector, slot *atomic.Val
 	}
 	c := &call{span: span, info: p.info}
 	c.Cover(ctx, Layer, span)
-	return c, c.end
+	return c
 }
 
-// end ends the call's span with its error and, for a query, the number
-// of rows read (-1 otherwise).
-func (c *call) end(err error, rows int64) {
+// endSpan ends the span of the call that startSpan returned, with its
+// error and, for a query, the number of rows read (-1 otherwise).
+func endSpan(ctx context.Context, err error, rows int64) {
 	defer spans.Guard("database/sql")
+	c, ok := ctx.(*call)
+	if !ok {
+		return
+	}
 	if rows >= 0 {
 		c.span.SetTag(RowCount, rows)
 	}
