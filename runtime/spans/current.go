@@ -173,6 +173,9 @@ func (c *CoveredContext) Cover(ctx context.Context, layer string, span opentraci
 	c.Context, c.layer, c.span = ctx, layer, span
 }
 
+// Span returns the span c carries.
+func (c *CoveredContext) Span() opentracing.Span { return c.span }
+
 // Value answers the covered mark and opentracing-go's span key itself and
 // asks the parent for any other key.
 func (c *CoveredContext) Value(key any) any {
