@@ -167,7 +167,6 @@ func infoOf(connector driver.Connector, slot *atomic.Value) *prepared {
 // allocation. database/sql hands it back to endSpan.
 type call struct {
 	spans.CoveredContext
-	span opentracing.Span
 	info *dbInfo
 }
 
@@ -202,7 +201,7 @@ func startSpan(ctx context.Context, connector driver.Connector, slot *atomic.Val
 	if recordArgs && len(args) > 0 {
 		span.SetTag(Args, Truncate(FormatArgs(args), max(maxStatement, defaultMaxStatement)))
 	}
-	c := &call{span: span, info: p.info}
+	c := &call{info: p.info}
 	c.Cover(ctx, Layer, span)
 	return c
 }
@@ -215,14 +214,15 @@ func endSpan(ctx context.Context, err error, rows int64) {
 	if !ok {
 		return
 	}
+	span := c.Span()
 	if rows >= 0 {
-		c.span.SetTag(RowCount, rows)
+		span.SetTag(RowCount, rows)
 	}
 	if IsError(err) {
-		spans.Error.Set(c.span, true)
-		c.span.LogFields(log.String("event", "error"), log.String("message", c.info.scrub(err.Error())))
+		spans.Error.Set(span, true)
+		span.LogFields(log.String("event", "error"), log.String("message", c.info.scrub(err.Error())))
 	}
-	c.span.Finish()
+	span.Finish()
 }
 
 // IsError reports whether err makes a span an error span: sql.ErrNoRows
