@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := $(CURDIR)/bin
 OTTOOLEXEC := $(BIN)/ottoolexec
 
-.PHONY: all build demo demo-sql test unit scripts vet bench clean
+.PHONY: all build demo demo-sql demo-jaeger test unit scripts vet bench clean
 
 all: build
 
@@ -25,6 +25,15 @@ demo-sql: build
 	cd examples/demosql && $(GO) build -toolexec=$(OTTOOLEXEC) -o $(BIN)/demo-sql/ ./store
 	cd examples/demo && $(GO) run ./run -bin $(BIN)/demo-sql -ottoolexec $(OTTOOLEXEC) -trace $(BIN)/demo-sql/trace.jsonl
 
+# The demo reporting to a Jaeger of your own as well, for instance the one
+# in compose.yaml (`docker compose up -d jaeger`); its UI then shows the
+# trace under the services front, back and store.
+JAEGER_ENDPOINT ?= http://localhost:14268/api/traces
+demo-jaeger: build
+	cd examples/demo && $(GO) build -toolexec=$(OTTOOLEXEC) -o $(BIN)/demo/ ./front ./back ./store
+	cd examples/demo && JAEGER_ENDPOINT=$(JAEGER_ENDPOINT) $(GO) run ./run -bin $(BIN)/demo -ottoolexec $(OTTOOLEXEC) -trace $(BIN)/demo/trace.jsonl
+	@echo "Jaeger UI: http://localhost:16686/search?service=front"
+
 # Unit tests with the race detector, then the testscript scripts that build
 # real programs with the injector and check the spans they emit.
 test: vet unit scripts
@@ -37,9 +46,10 @@ vet:
 
 unit:
 	$(GO) test -race -short ./...
+	cd internal/composecheck && $(GO) test ./...
 
 scripts:
-	$(GO) test -count=1 -timeout 25m ./cmd/ottoolexec
+	$(GO) test -count=1 -timeout 60m ./cmd/ottoolexec
 
 bench: build
 	$(GO) run ./bench -ottoolexec $(OTTOOLEXEC) -out bench/RESULTS.md

@@ -55,6 +55,22 @@ var clientBenches = []*clientBench{{
 	HandSpans: map[string]int{"hand": 2, "hand-norowsnext": 1},
 	Target:    "hand",
 }, {
+	Name:    "redis",
+	Title:   "Redis commands (go-redis v9.23.0)",
+	Service: "127.0.0.1:6379",
+	About: "One call: `rdb.Get(ctx, key).Err()` of a 5-byte value on the real Redis over TCP on 127.0.0.1 (database 9, one connection). " +
+		"Hand-instrumented: a go-redis `Hook` as users write it: a client span per command named after it (child of the context's span if any) with component, db.type and db.statement (command and key) tags, errors other than redis.Nil flagged, the span finished.",
+	Plain: "./redisplain",
+	Hand:  "./redishand",
+	Variants: []*variant{
+		{Name: "untraced", Desc: "plain program, built plainly: no tracing"},
+		{Name: "hand", Desc: "hand-written go-redis Hook"},
+		{Name: "ottoolexec", Desc: "plain program built with -toolexec=ottoolexec, no tracing code in the source"},
+	},
+	OpName:    "GET",
+	HandSpans: map[string]int{"hand": 1},
+	Target:    "hand",
+}, {
 	Name:    "amqp",
 	Title:   "RabbitMQ publishes (amqp091-go v1.16.0)",
 	Service: "127.0.0.1:5672",

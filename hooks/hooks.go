@@ -84,6 +84,12 @@ type Func struct {
 	// BeforeReturn, if set, is inserted in front of every return statement
 	// of the body (not of nested function literals), on the same line.
 	BeforeReturn string
+	// Results, if set, names the function's unnamed results, one name per
+	// result, so that a deferred function in the prologue can read (and
+	// replace) what the function returns. The declaration changes only
+	// inside its result list; a function whose results are already named
+	// does not fit.
+	Results []string
 }
 
 // Field is a field appended to a struct type, after its last field, so

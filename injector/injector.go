@@ -212,7 +212,14 @@ func importedPackages(rules []*hooks.Rule) []string {
 // user's cache directory.
 func cacheDir() (string, error) {
 	if dir := os.Getenv("OTTOOLEXEC_CACHE"); dir != "" {
-		return filepath.Abs(dir)
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return "", fmt.Errorf("OTTOOLEXEC_CACHE=%s: %w", dir, err)
+		}
+		if err := os.MkdirAll(abs, 0o777); err != nil {
+			return "", fmt.Errorf("OTTOOLEXEC_CACHE=%s cannot be used: %w", dir, err)
+		}
+		return abs, nil
 	}
 	dir, err := os.UserCacheDir()
 	if err != nil {

@@ -38,7 +38,7 @@ func cmdModProxy(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	var files []zip.File
 	for _, name := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if strings.HasPrefix(name, "examples/") || strings.HasPrefix(name, "bench/") {
+		if strings.HasPrefix(name, "examples/") || strings.HasPrefix(name, "bench/") || strings.HasPrefix(name, "internal/composecheck/") {
 			continue // other modules
 		}
 		if _, err := os.Stat(filepath.Join(root, name)); err == nil {

@@ -78,6 +78,7 @@ func TestScripts(t *testing.T) {
 		Dir: filepath.Join("..", "..", "testdata", "script"),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+			env.Setenv("OTTOOLEXEC", filepath.Join(binDir, "ottoolexec"))
 			for k, v := range shared {
 				env.Setenv(k, v)
 			}

@@ -5,8 +5,10 @@ package catalog
 import (
 	"github.com/ottoolexec/ottoolexec/hooks"
 	"github.com/ottoolexec/ottoolexec/hooks/amqp"
+	"github.com/ottoolexec/ottoolexec/hooks/asynq"
 	"github.com/ottoolexec/ottoolexec/hooks/awssdk"
 	"github.com/ottoolexec/ottoolexec/hooks/databasesql"
+	"github.com/ottoolexec/ottoolexec/hooks/goredis"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
 	"github.com/ottoolexec/ottoolexec/hooks/pgx"
@@ -24,4 +26,6 @@ var Rules = []*hooks.Rule{
 	amqp.Rule,
 	amqp.ContextRule,
 	awssdk.Rule,
+	goredis.Rule,
+	asynq.Rule,
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -15,7 +16,11 @@ import (
 // stdSources reads this toolchain's database/sql.
 func stdSources(t *testing.T) []splice.Source {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "database", "sql", "*.go"))
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	paths, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(goroot)), "src", "database", "sql", "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -685,6 +685,9 @@ func (s *Session) archives(memo, self, identity string, roots, extra []string) (
 	if pkgs, ok := readArchives(memo); ok {
 		return pkgs, nil
 	}
+	if err := RepairSource(s.CacheDir); err != nil {
+		return nil, err
+	}
 	// -mod=mod, after the parent's flags so it wins: the module files are
 	// our temporary copies, and the runtime may need go.sum lines the
 	// user's go.sum has no reason to hold (a newer pkg/errors that the

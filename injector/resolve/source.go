@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -148,6 +149,41 @@ func WriteSource(cacheDir string) (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// RepairSource makes sure the runtime source written under cacheDir is
+// byte for byte the embedded one, writing it again if a file was changed
+// or lost (a damaged cache must not compile into a wrong binary). It reads
+// every file, so it runs only before a nested build, not on every tool
+// invocation.
+func RepairSource(cacheDir string) error {
+	dir, err := WriteSource(cacheDir)
+	if err != nil {
+		return err
+	}
+	damaged := fs.WalkDir(ottoolexec.Source, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path == "go.mod" || path == "go.sum" {
+			return err
+		}
+		want, err := fs.ReadFile(ottoolexec.Source, path)
+		if err != nil {
+			return err
+		}
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(path)))
+		if err != nil || !bytes.Equal(got, want) {
+			return fmt.Errorf("%s differs from the runtime built into ottoolexec", filepath.Join(dir, filepath.FromSlash(path)))
+		}
+		return nil
+	})
+	if damaged == nil {
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "ottoolexec: %v; writing the runtime source again\n", damaged)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing the damaged runtime source: %w", err)
+	}
+	_, err = WriteSource(cacheDir)
+	return err
 }
 
 // runtimeTreeHash hashes the runtime and hooks trees of a copy of

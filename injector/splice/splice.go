@@ -142,6 +142,9 @@ func Apply(srcs []Source, funcs []hooks.Func, fields ...hooks.Field) (map[string
 				close := tf.Offset(body.Rbrace)
 				buf.Insert(close, s.fn.Epilogue+restore(fset, body.Rbrace))
 			}
+			if len(s.fn.Results) > 0 {
+				nameResults(buf, fset, tf, s.decl.Type.Results, s.fn.Results)
+			}
 			if s.fn.BeforeReturn != "" {
 				for _, ret := range returns(body) {
 					buf.Insert(tf.Offset(ret.Pos()), s.fn.BeforeReturn+restore(fset, ret.Pos()))
@@ -250,6 +253,17 @@ func check(fset *token.FileSet, decl *ast.FuncDecl, fn hooks.Func) error {
 	if sig, want := oneLine(strings.TrimPrefix(render(fset, decl.Type), "func")), oneLine(fn.Signature); sig != want {
 		return &MisfitError{name, fmt.Sprintf("is declared as %s, want %s", sig, want)}
 	}
+	if len(fn.Results) > 0 {
+		results := decl.Type.Results
+		if results == nil || len(results.List) != len(fn.Results) {
+			return &MisfitError{name, fmt.Sprintf("does not have %d results to name", len(fn.Results))}
+		}
+		for _, f := range results.List {
+			if len(f.Names) > 0 {
+				return &MisfitError{name, "has named results"}
+			}
+		}
+	}
 	if fn.Epilogue != "" {
 		if decl.Type.Results != nil {
 			return &MisfitError{name, "has results, so an epilogue could be skipped"}
@@ -278,6 +292,24 @@ func oneLine(sig string) string {
 	sig = openBreak.ReplaceAllString(sig, "(")
 	sig = closeBreak.ReplaceAllString(sig, ")")
 	return innerBreak.ReplaceAllString(sig, ", ")
+}
+
+// nameResults gives the unnamed results of a function the names in
+// names: "(int, error)" becomes "(n int, err error)", a lone "error"
+// becomes "(err error)". Line directives after each insertion keep every
+// original token at its column.
+func nameResults(buf *edit.Buffer, fset *token.FileSet, tf *token.File, results *ast.FieldList, names []string) {
+	parens := results.Opening.IsValid()
+	for i, f := range results.List {
+		text := names[i] + " "
+		if !parens {
+			text = "(" + text
+		}
+		buf.Insert(tf.Offset(f.Type.Pos()), text+restore(fset, f.Type.Pos()))
+		if !parens {
+			buf.Insert(tf.Offset(f.Type.End()), ")"+restore(fset, f.Type.End()))
+		}
+	}
 }
 
 // hasReturn reports whether body has a return statement outside nested

@@ -2,6 +2,7 @@ package splice
 
 import (
 	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -211,5 +212,71 @@ func TestAddImports(t *testing.T) {
 	have := callPositions(t, "spliced.go", got)
 	if orig := callPositions(t, "orig.go", target); have[0] != orig[0] {
 		t.Errorf("first call at %s, want %s", have[0], orig[0])
+	}
+}
+
+func TestNameResults(t *testing.T) {
+	const src = `package p
+
+import "fmt"
+
+func pair(x int) (int, error) { return fmt.Println(x) }
+
+func one() error {
+	return fmt.Errorf("one")
+}
+`
+	out, err := Apply([]Source{{Path: "/src/p/r.go", Data: []byte(src)}}, []hooks.Func{
+		{Name: "pair", Signature: "(x int) (int, error)", Results: []string{"__n", "__err"}, Prologue: "defer func() { __n++ }();"},
+		{Name: "one", Signature: "() error", Results: []string{"__err"}, Prologue: "defer func() { __err = nil }();"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out["/src/p/r.go"])
+	for _, want := range []string{
+		"func pair(x int) (__n /*line /src/p/r.go:5:19*/int, __err /*line /src/p/r.go:5:24*/error) {defer",
+		"func one() (__err /*line /src/p/r.go:7:12*/error)/*line /src/p/r.go:7:17*/ {defer",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	// The original calls keep their positions.
+	fmtCalls := func(name, text string) []string {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, name, text, parser.ParseComments)
+		if err != nil {
+			t.Fatalf("%s does not parse: %v\n%s", name, err, text)
+		}
+		var pos []string
+		ast.Inspect(f, func(n ast.Node) bool {
+			if c, ok := n.(*ast.CallExpr); ok {
+				if sel, ok := c.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name != "" {
+					if x, ok := sel.X.(*ast.Ident); ok && x.Name == "fmt" {
+						p := fset.Position(c.Pos())
+						pos = append(pos, fmt.Sprintf("%d:%d", p.Line, p.Column))
+					}
+				}
+			}
+			return true
+		})
+		return pos
+	}
+	if want, have := fmtCalls("/src/p/r.go", src), fmtCalls("/src/p/r.go", got); strings.Join(have, " ") != strings.Join(want, " ") {
+		t.Errorf("calls at %v after splicing, want %v", have, want)
+	}
+
+	// Named results, or a different count, do not fit.
+	for _, fn := range []hooks.Func{
+		{Name: "pair", Signature: "(x int) (int, error)", Results: []string{"__err"}},
+		{Name: "named", Signature: "() (err error)", Results: []string{"__err"}},
+	} {
+		const named = "package p\n\nfunc named() (err error) { return nil }\n"
+		_, err := Apply([]Source{{Path: "p.go", Data: []byte(src + named[len("package p\n"):])}}, []hooks.Func{fn})
+		var misfit *MisfitError
+		if !errors.As(err, &misfit) {
+			t.Errorf("%s: err = %v, want a MisfitError", fn.Name, err)
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // TraceLimit is the most traces Traces asks the query API for.
-const TraceLimit = 1000
+const TraceLimit = 5000
 
 // Trace is one trace as the query API returns it.
 type Trace struct {

@@ -26,7 +26,8 @@ type CurrentFn func(ctx context.Context) opentracing.Span
 // slotValue is what the goroutine slot points to. It is never modified
 // once stored, so child goroutines can share their parent's.
 type slotValue struct {
-	span opentracing.Span
+	span    opentracing.Span
+	covered string // a layer the goroutine's work is covered for (CoverGoroutine)
 }
 
 // UseGoroutineSlot installs the runtime's accessors for the goroutine
@@ -59,7 +60,7 @@ func SetGoroutineSpan(span opentracing.Span) (restore func()) {
 	prev := slotGet()
 	var next unsafe.Pointer
 	if span != nil {
-		next = unsafe.Pointer(&slotValue{span})
+		next = unsafe.Pointer(&slotValue{span: span})
 	}
 	slotSet(next)
 	return func() { slotSet(prev) }
@@ -132,18 +133,50 @@ func Covered(ctx context.Context, layer string) context.Context {
 	return context.WithValue(ctx, coveredKey{}, layer)
 }
 
-// IsCovered reports whether ctx carries Covered for layer.
+// CoverGoroutine marks the current goroutine, and the goroutines it
+// starts until restore is called, as covered for layer, the way Covered
+// marks a context: a library's own background loops (a task queue
+// polling Redis) then make no spans of that lower layer. The goroutine
+// keeps its current span. A goroutine that later gets a span of its own
+// (SetGoroutineSpan: a task handler) is no longer covered. Without the
+// goroutine slot it does nothing.
+func CoverGoroutine(layer string) (restore func()) {
+	if slotGet == nil {
+		return func() {}
+	}
+	prev := slotGet()
+	v := &slotValue{covered: layer}
+	if p := (*slotValue)(prev); p != nil {
+		v.span = p.span
+	}
+	slotSet(unsafe.Pointer(v))
+	return func() { slotSet(prev) }
+}
+
+// IsCovered reports whether ctx carries Covered for layer or, when ctx
+// carries neither that mark nor a span, whether the goroutine is covered
+// for layer (CoverGoroutine).
 func IsCovered(ctx context.Context, layer string) bool {
-	if ctx == nil {
+	if ctx != nil {
+		switch l := ctx.Value(coveredKey{}).(type) {
+		case string:
+			if l == layer {
+				return true
+			}
+		case *string: // a CoveredContext's
+			if *l == layer {
+				return true
+			}
+		}
+		if opentracing.SpanFromContext(ctx) != nil {
+			return false
+		}
+	}
+	if slotGet == nil {
 		return false
 	}
-	switch l := ctx.Value(coveredKey{}).(type) {
-	case string:
-		return l == layer
-	case *string: // a CoveredContext's
-		return *l == layer
-	}
-	return false
+	v := (*slotValue)(slotGet())
+	return v != nil && v.covered == layer
 }
 
 // CoveredSpan returns a copy of ctx that carries span, as

@@ -398,8 +398,6 @@ func parseMySQL(info *dbInfo, dsn string) {
 func parseSQLite(info *dbInfo, dsn string) {
 	path, _, _ := strings.Cut(dsn, "?")
 	path = strings.TrimPrefix(path, "file:")
-	if strings.HasPrefix(path, "//") { // file:///abs/path
-		path = strings.TrimPrefix(path, "//")
-	}
+	path = strings.TrimPrefix(path, "//") // file:///abs/path
 	info.instance = path
 }

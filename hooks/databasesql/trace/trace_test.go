@@ -255,7 +255,8 @@ func TestStartSpanContext(t *testing.T) {
 	if !strings.Contains(logs, "boom") || strings.Contains(logs, "pw123456") {
 		t.Errorf("logs %s: want the error without the password", logs)
 	}
-	if c := startSpan(nil, nil, &slot, "", "select 1", nil); c != nil {
+	var nilCtx context.Context
+	if c := startSpan(nilCtx, nil, &slot, "", "select 1", nil); c != nil {
 		t.Error("a nil context started a span")
 	}
 }
