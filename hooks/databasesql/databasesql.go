@@ -39,19 +39,20 @@ var injectSQL string
 // start the span; if this is the outer call, make the same call again with
 // the span's context, end the span and return what it returned. recv.call
 // is the re-entered call, with CTX for the span's context; after is run
-// with the results before they are returned.
+// with the results before they are returned. The span's context is also
+// what ends it: a call costs no closure.
 func call(db, op, query, args, results, again, after string) string {
 	again = strings.ReplaceAll(again, "CTX", "__c")
-	return "if __c, __end := __ottoolexec_begin(ctx, " + db + ", " + op + ", " + query + ", " + args + "); __end != nil { " +
+	return "if __c := __ottoolexec_begin(ctx, " + db + ", " + op + ", " + query + ", " + args + "); __c != nil { " +
 		results + " := " + again + "; " + after + "; return " + results + " };"
 }
 
 const (
-	endErr  = "__end(__e, -1)"
-	endRows = "__ottoolexec_rowsEnd(__r, __e, __end)"
+	endErr  = "__ottoolexec_finish(__c, __e, -1)"
+	endRows = "__ottoolexec_rowsEnd(__r, __e, __c)"
 	// A Tx remembers the context it was begun with: its span is the
 	// parent of the COMMIT or ROLLBACK span.
-	endTx = "if __r != nil { __r.__ottoolexec_ctx = ctx }; __end(__e, -1)"
+	endTx = "if __r != nil { __r.__ottoolexec_ctx = ctx }; __ottoolexec_finish(__c, __e, -1)"
 )
 
 // Rule is the database/sql integration.
@@ -97,9 +98,9 @@ var Rule = &hooks.Rule{
 		{Recv: "*Tx", Name: "QueryContext", Signature: "(ctx context.Context, query string, args ...any) (*Rows, error)",
 			Prologue: call("tx.db", `""`, "query", "args", "__r, __e", "tx.QueryContext(CTX, query, args...)", endRows)},
 		{Recv: "*Tx", Name: "Commit", Signature: "() error",
-			Prologue: "if __end := __ottoolexec_txEnd(tx, \"COMMIT\"); __end != nil { __e := tx.Commit(); __end(__e, -1); return __e };"},
+			Prologue: "if __c := __ottoolexec_txEnd(tx, \"COMMIT\"); __c != nil { __e := tx.Commit(); __ottoolexec_finish(__c, __e, -1); return __e };"},
 		{Recv: "*Tx", Name: "Rollback", Signature: "() error",
-			Prologue: "if __end := __ottoolexec_txEnd(tx, \"ROLLBACK\"); __end != nil { __e := tx.Rollback(); __end(__e, -1); return __e };"},
+			Prologue: "if __c := __ottoolexec_txEnd(tx, \"ROLLBACK\"); __c != nil { __e := tx.Rollback(); __ottoolexec_finish(__c, __e, -1); return __e };"},
 
 		{Recv: "*Stmt", Name: "ExecContext", Signature: "(ctx context.Context, args ...any) (Result, error)",
 			Prologue: call("s.db", `""`, "s.query", "args", "__r, __e", "s.ExecContext(CTX, args...)", endErr)},
@@ -108,7 +109,7 @@ var Rule = &hooks.Rule{
 
 		// Rows: count what Next returns, end the query's span on close.
 		{Recv: "*Rows", Name: "nextLocked", Signature: "() (doClose, ok bool)",
-			Prologue: "if rs.__ottoolexec_end != nil { defer __ottoolexec_countRow(rs, &ok) };"},
+			Prologue: "if rs.__ottoolexec_call != nil { defer __ottoolexec_countRow(rs, &ok) };"},
 		{Recv: "*Rows", Name: "close", Signature: "(err error) error",
 			BeforeReturn: "__ottoolexec_rowsClosed(rs);"},
 	},
@@ -116,7 +117,7 @@ var Rule = &hooks.Rule{
 		{Type: "DB", Decl: "__ottoolexec_info atomic.Value"},
 		{Type: "Tx", Decl: "__ottoolexec_ctx context.Context"},
 		{Type: "Tx", Decl: "__ottoolexec_ended atomic.Bool"},
-		{Type: "Rows", Decl: "__ottoolexec_end func(error, int64)"},
+		{Type: "Rows", Decl: "__ottoolexec_call context.Context"},
 		{Type: "Rows", Decl: "__ottoolexec_rows int64"},
 	},
 	Files:   []hooks.File{{Name: "sql.go", Content: injectSQL}},

@@ -44,7 +44,35 @@ func Operation(query string) string {
 	if end == 0 {
 		return "SQL"
 	}
-	return strings.ToUpper(s[:end])
+	return upperKeyword(s[:end])
+}
+
+// keywords are the statements' first words that are named without
+// allocating, whatever their case.
+var keywords = []string{"SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK",
+	"START", "SAVEPOINT", "RELEASE", "CREATE", "DROP", "ALTER", "TRUNCATE", "REPLACE", "MERGE", "UPSERT",
+	"SET", "SHOW", "CALL", "EXEC", "EXECUTE", "EXPLAIN", "VALUES", "PRAGMA", "COPY", "USE", "DO", "LOCK",
+	"GRANT", "REVOKE", "ANALYZE", "VACUUM", "DECLARE", "FETCH", "CLOSE", "LISTEN", "NOTIFY", "PREPARE"}
+
+// upperKeyword upper-cases word, an ASCII word, without allocating when
+// it already is or is a common keyword.
+func upperKeyword(word string) string {
+	lower := false
+	for i := 0; i < len(word); i++ {
+		if 'a' <= word[i] && word[i] <= 'z' {
+			lower = true
+			break
+		}
+	}
+	if !lower {
+		return word
+	}
+	for _, k := range keywords {
+		if strings.EqualFold(word, k) {
+			return k
+		}
+	}
+	return strings.ToUpper(word)
 }
 
 // Truncate cuts s to at most n bytes, on a UTF-8 character boundary.

@@ -33,7 +33,10 @@ import (
 // types must match that file exactly, which TestHookTypesMatch checks.
 
 //go:linkname start database/sql.__ottoolexec_start
-var start func(ctx context.Context, connector driver.Connector, info *atomic.Value, op, query string, args []any) (context.Context, func(err error, rows int64))
+var start func(ctx context.Context, connector driver.Connector, info *atomic.Value, op, query string, args []any) context.Context
+
+//go:linkname finish database/sql.__ottoolexec_finish
+var finish func(call context.Context, err error, rows int64)
 
 //go:linkname openHook database/sql.__ottoolexec_openHook
 var openHook func(driverName, dsn string) (inner string, done func(db *sql.DB) any)
@@ -65,6 +68,7 @@ func init() {
 	maxStatement = maxStatementEnv(os.Getenv("OTTOOLEXEC_SQL_MAX_STATEMENT"))
 	recordArgs = os.Getenv("OTTOOLEXEC_SQL_ARGS") == "1"
 	start = startSpan
+	finish = endSpan
 	openHook = open
 }
 
@@ -111,72 +115,114 @@ func open(driverName, dsn string) (inner string, done func(db *sql.DB) any) {
 		if db == nil {
 			return nil
 		}
-		return describe(driverName, dsn, db.Driver())
+		return prepare(describe(driverName, dsn, db.Driver()))
 	}
 }
 
 func stringAddr(s string) uintptr { return uintptr(unsafe.Pointer(unsafe.StringData(s))) }
 
+// prepared is what a DB's info slot holds: what is known of the database,
+// and the tags it gives every span, their values boxed once per DB so
+// that a query does not allocate them again.
+type prepared struct {
+	info *dbInfo
+	tags []tag
+}
+
+type tag struct {
+	key   string
+	value any
+}
+
+// prepare builds the tag set of info's spans (empty values left out).
+func prepare(info *dbInfo) *prepared {
+	p := &prepared{info: info}
+	add := func(key, value string) {
+		if value != "" {
+			p.tags = append(p.tags, tag{key, value})
+		}
+	}
+	add(string(spans.Component), info.component)
+	add(string(spans.DBType), "sql")
+	add(string(spans.DBInstance), info.instance)
+	add(string(spans.DBUser), info.user)
+	add(string(spans.PeerAddress), info.peerAddress)
+	add(string(spans.PeerService), info.peerService)
+	return p
+}
+
 // infoOf returns what is known of db: recorded by open, or else learnt
 // from its driver (sql.OpenDB with a connector) and kept.
-func infoOf(connector driver.Connector, slot *atomic.Value) *dbInfo {
-	if d, ok := slot.Load().(*dbInfo); ok {
-		return d
+func infoOf(connector driver.Connector, slot *atomic.Value) *prepared {
+	if p, ok := slot.Load().(*prepared); ok {
+		return p
 	}
-	d := describeConnector(connector)
-	slot.Store(d)
-	return d
+	p := prepare(describeConnector(connector))
+	slot.Store(p)
+	return p
+}
+
+// call is one traced call: the context handed to the driver (carrying the
+// span, covered by database/sql) and what ending the span needs, in one
+// allocation. database/sql hands it back to endSpan.
+type call struct {
+	spans.CoveredContext
+	info *dbInfo
 }
 
 // startSpan starts the span of one database/sql call.
-func startSpan(ctx context.Context, connector driver.Connector, slot *atomic.Value, op, query string, args []any) (_ context.Context, end func(err error, rows int64)) {
+// It returns nil when the call is not to be traced.
+func startSpan(ctx context.Context, connector driver.Connector, slot *atomic.Value, op, query string, args []any) context.Context {
 	defer spans.Guard("database/sql")
 	// A nil context makes database/sql panic as it would have; a covered
 	// one is the call re-entered by the prologue, already spanned.
 	if ctx == nil || spans.IsCovered(ctx, Layer) {
-		return nil, nil
+		return nil
 	}
-	info := infoOf(connector, slot)
+	p := infoOf(connector, slot)
 	if op == "" {
 		op = Operation(query)
 	}
-	opts := []opentracing.StartSpanOption{opentracing.Tag{Key: string(spans.SpanKind), Value: "client"}}
+	// The span kind is set as a tag rather than a start option: options
+	// cost a slice and a map per span.
+	var span opentracing.Span
 	if parent := spans.Current(ctx); parent != nil {
-		opts = append(opts, opentracing.ChildOf(parent.Context()))
+		span = spans.Tracer().StartSpan(op, opentracing.ChildOf(parent.Context()))
+	} else {
+		span = spans.Tracer().StartSpan(op)
 	}
-	span := spans.Tracer().StartSpan(op, opts...)
-	spans.Component.Set(span, info.component)
-	spans.DBType.Set(span, "sql")
-	if info.instance != "" {
-		spans.DBInstance.Set(span, info.instance)
-	}
-	if info.user != "" {
-		spans.DBUser.Set(span, info.user)
+	span.SetTag(string(spans.SpanKind), "client")
+	for _, t := range p.tags {
+		span.SetTag(t.key, t.value)
 	}
 	if query != "" && maxStatement > 0 {
-		spans.DBStatement.Set(span, Truncate(query, maxStatement))
-	}
-	if info.peerAddress != "" {
-		spans.PeerAddress.Set(span, info.peerAddress)
-	}
-	if info.peerService != "" {
-		spans.PeerService.Set(span, info.peerService)
+		span.SetTag(string(spans.DBStatement), Truncate(query, maxStatement))
 	}
 	if recordArgs && len(args) > 0 {
 		span.SetTag(Args, Truncate(FormatArgs(args), max(maxStatement, defaultMaxStatement)))
 	}
-	ctx = spans.Covered(opentracing.ContextWithSpan(ctx, span), Layer)
-	return ctx, func(err error, rows int64) {
-		defer spans.Guard("database/sql")
-		if rows >= 0 {
-			span.SetTag(RowCount, rows)
-		}
-		if IsError(err) {
-			spans.Error.Set(span, true)
-			span.LogFields(log.String("event", "error"), log.String("message", info.scrub(err.Error())))
-		}
-		span.Finish()
+	c := &call{info: p.info}
+	c.Cover(ctx, Layer, span)
+	return c
+}
+
+// endSpan ends the span of the call that startSpan returned, with its
+// error and, for a query, the number of rows read (-1 otherwise).
+func endSpan(ctx context.Context, err error, rows int64) {
+	defer spans.Guard("database/sql")
+	c, ok := ctx.(*call)
+	if !ok {
+		return
 	}
+	span := c.Span()
+	if rows >= 0 {
+		span.SetTag(RowCount, rows)
+	}
+	if IsError(err) {
+		spans.Error.Set(span, true)
+		span.LogFields(log.String("event", "error"), log.String("message", c.info.scrub(err.Error())))
+	}
+	span.Finish()
 }
 
 // IsError reports whether err makes a span an error span: sql.ErrNoRows
