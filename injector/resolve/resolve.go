@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
 	"github.com/ottoolexec/ottoolexec/injector/goflags"
@@ -114,6 +115,12 @@ func (s *Session) Open() error {
 		s.SelfID, s.Dir, s.Env, s.Flags.Repeat, s.Flags.Mod, s.Flags.Modfile, s.Packages,
 		os.Getenv("GOPROXY"), os.Getenv("GONOSUMDB"))
 	gomod := s.gomodPath()
+	if gomod == "" {
+		// Without a main module, `go install path@version` makes the
+		// installed module the main one: its requirements shape the
+		// resolution (see installedModules).
+		fmt.Fprintf(h, "installing %q\n", s.Flags.Packages)
+	}
 	for _, f := range []string{gomod, sumPath(gomod), s.Env.GOWORK, s.Env.GOWORK + ".sum", vendorModules(gomod)} {
 		if f == "" {
 			continue
@@ -160,6 +167,52 @@ func vendorModules(gomod string) string {
 		return ""
 	}
 	return filepath.Join(filepath.Dir(gomod), "vendor", "modules.txt")
+}
+
+// installedModules returns the modules that `go install path@version`
+// arguments name, found by the longest prefix of each path whose go.mod at
+// that version the go command has downloaded into the module cache (it has
+// by the time it runs a tool).
+func installedModules(f goflags.Flags, modcache string) []module.Version {
+	if modcache == "" || f.Subcommand != "install" && f.Subcommand != "run" {
+		return nil
+	}
+	var mods []module.Version
+	seen := make(map[module.Version]bool)
+	for _, arg := range f.Packages {
+		path, version, ok := strings.Cut(arg, "@")
+		if !ok || version == "" {
+			continue
+		}
+		path = strings.TrimSuffix(path, "/...")
+		for p := path; p != "." && p != "/" && p != ""; p = filepath.ToSlash(filepath.Dir(p)) {
+			ep, err1 := module.EscapePath(p)
+			ev, err2 := module.EscapeVersion(version)
+			if err1 != nil || err2 != nil {
+				break
+			}
+			if _, err := os.Stat(filepath.Join(modcache, "cache", "download", ep, "@v", ev+".mod")); err == nil {
+				if m := (module.Version{Path: p, Version: version}); !seen[m] {
+					seen[m] = true
+					mods = append(mods, m)
+				}
+				break
+			}
+		}
+	}
+	return mods
+}
+
+// gomodcache returns the module cache directory of the parent build.
+func (s *Session) gomodcache() string {
+	if dir := os.Getenv("GOMODCACHE"); dir != "" {
+		return dir
+	}
+	out, err := exec.Command(s.GoCmd, "env", "GOMODCACHE").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // prepareModule writes the temporary go.mod and go.sum the nested command
@@ -233,6 +286,13 @@ func (s *Session) prepareModule(gomod string) error {
 		// itself): resolve in a module of our own.
 		userMod = fmt.Appendf(nil, "module ottoolexec.invalid/nested\n\ngo %s\n\nrequire %s v0.0.0-00010101000000-000000000000\n\nreplace %s => %s\n",
 			runtimeGoVersion, ModulePath, ModulePath, src)
+		// go install module/cmd@version: that module is the build's main
+		// module, and its requirements can raise versions the runtime
+		// shares with it (go.uber.org/atomic). Requiring it here lets the
+		// nested resolution select the same versions as the program.
+		for _, m := range installedModules(s.Flags, s.gomodcache()) {
+			userMod = fmt.Appendf(userMod, "\nrequire %s %s\n", m.Path, m.Version)
+		}
 		s.modDir = s.dir
 	}
 	if err := writeIfChanged(filepath.Join(s.dir, "go.mod"), userMod); err != nil {
