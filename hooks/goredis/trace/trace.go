@@ -65,23 +65,130 @@ func Traced(ctx context.Context) bool {
 	return enabled && !spans.IsCovered(ctx, Layer)
 }
 
-// StartCommand starts the span of one command, whose arguments (name
-// first) are args, on a client using database db. It returns the context
-// for the rest of the command (carrying the span, and marked covered so
-// that nested clients do not trace the same command again) and the span,
-// or nil when the command is not traced.
-func StartCommand(ctx context.Context, args []interface{}, db int) (context.Context, opentracing.Span) {
+// Client is what a go-redis client's hook knows of it, prepared once per
+// client so that a command's span costs no formatting or boxing of it.
+type Client struct {
+	instance any // db.instance, boxed once
+}
+
+// NewClient prepares the spans of a client using database db.
+func NewClient(db int) *Client {
+	return &Client{instance: strconv.Itoa(db)}
+}
+
+// Command is one traced command: the context handed to the rest of the
+// command (carrying the span, covered by go-redis) and the start options
+// of its span, in one allocation.
+type Command struct {
+	spans.CoveredContext
+	opts      [1]opentracing.StartSpanOption
+	parent    opentracing.SpanContext
+	instance  any
+	statement string
+	peer      any
+}
+
+// commandTags is the most tags a command span starts with.
+const commandTags = 6
+
+// Apply sets every start option of a command span at once: one map sized
+// for all its tags, so that the tracer sizes the span's tags once too.
+func (c *Command) Apply(o *opentracing.StartSpanOptions) {
+	if c.parent != nil {
+		opentracing.ChildOf(c.parent).Apply(o)
+	}
+	if o.Tags == nil {
+		o.Tags = make(map[string]any, commandTags)
+	}
+	o.Tags[string(spans.SpanKind)] = "client"
+	o.Tags[string(spans.Component)] = component
+	o.Tags[string(spans.DBType)] = "redis"
+	o.Tags[string(spans.DBInstance)] = c.instance
+	o.Tags[string(spans.DBStatement)] = c.statement
+	if c.peer != nil {
+		o.Tags[string(spans.PeerAddress)] = c.peer
+	}
+}
+
+// Command starts the span of one command, whose arguments (name first)
+// are args; peer is the server's address (a string, or nil when unknown).
+// It returns the command (its Context for the rest of the command,
+// carrying the span and marked covered so that nested clients do not
+// trace the same command again) or nil when the command is not traced.
+func (cl *Client) Command(ctx context.Context, args []interface{}, peer any) *Command {
 	defer spans.Guard(where)
 	if !Traced(ctx) {
-		return ctx, nil
+		return nil
 	}
-	name := strings.ToUpper(argString(args, 0))
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	name := upperName(argString(args, 0))
 	if name == "" {
 		name = "REDIS"
 	}
-	span := start(ctx, name, db)
-	spans.DBStatement.Set(span, statement(args))
-	return withSpan(ctx, span), span
+	c := &Command{instance: cl.instance, peer: peer, statement: statementNamed(name, args)}
+	if parent := spans.Current(ctx); parent != nil {
+		c.parent = parent.Context()
+	}
+	c.opts[0] = c
+	span := spans.Tracer().StartSpan(name, c.opts[:]...)
+	c.parent = nil
+	c.Cover(ctx, Layer, span)
+	return c
+}
+
+// NeedsPeer reports whether the span started without the server's
+// address (a failover client's first command, before it dialed).
+func (c *Command) NeedsPeer() bool { return c.peer == nil }
+
+// SetPeer tags the span with the server's address, learnt late.
+func (c *Command) SetPeer(addr string) {
+	if addr != "" {
+		defer spans.Guard(where)
+		spans.PeerAddress.Set(c.Span(), addr)
+	}
+}
+
+// Finish ends the command's span (a nil c is allowed) with its error,
+// which flags the span unless it is Redis's nil reply (isNil).
+func (c *Command) Finish(err error, isNil bool) {
+	if c == nil {
+		return
+	}
+	defer spans.Guard(where)
+	span := c.Span()
+	if err != nil && !isNil {
+		spans.Error.Set(span, true)
+		span.LogFields(log.String("event", "error"), log.String("message", err.Error()))
+	}
+	span.Finish()
+}
+
+// commonNames are the upper-case names of frequent commands, so that
+// naming their spans allocates nothing.
+var commonNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range strings.Fields(`GET SET DEL EXISTS EXPIRE PEXPIRE TTL PTTL INCR INCRBY DECR DECRBY
+		MGET MSET SETNX SETEX GETSET GETDEL APPEND STRLEN
+		HGET HSET HDEL HGETALL HMGET HMSET HINCRBY HEXISTS HLEN HKEYS HVALS
+		LPUSH RPUSH LPOP RPOP LRANGE LLEN LREM LINDEX BLPOP BRPOP LMOVE BLMOVE
+		SADD SREM SMEMBERS SISMEMBER SCARD
+		ZADD ZREM ZRANGE ZRANGEBYSCORE ZREVRANGE ZSCORE ZCARD ZINCRBY ZREMRANGEBYSCORE
+		PUBLISH SUBSCRIBE EVAL EVALSHA SCAN KEYS PING MULTI EXEC WATCH UNWATCH
+		XADD XREAD XREADGROUP XACK HELLO AUTH SELECT CLIENT INFO`) {
+		m[strings.ToLower(n)] = n
+		m[n] = n
+	}
+	return m
+}()
+
+// upperName returns a command name in upper case.
+func upperName(s string) string {
+	if n, ok := commonNames[s]; ok {
+		return n
+	}
+	return strings.ToUpper(s)
 }
 
 // StartPipeline starts the span of a pipeline, one argument list per
@@ -105,7 +212,7 @@ func StartPipeline(ctx context.Context, cmds [][]interface{}, db int) (context.C
 			if i > 0 {
 				names.WriteByte(' ')
 			}
-			names.WriteString(strings.ToUpper(argString(args, 0)))
+			names.WriteString(upperName(argString(args, 0)))
 		} else if i == maxNames {
 			names.WriteString(" ...")
 		}
@@ -170,7 +277,15 @@ func statement(args []interface{}) string {
 	if len(args) == 0 {
 		return ""
 	}
-	name := strings.ToUpper(argString(args, 0))
+	return statementNamed(upperName(argString(args, 0)), args)
+}
+
+// statementNamed is statement for a command whose upper-case name is
+// already known.
+func statementNamed(name string, args []interface{}) string {
+	if len(args) == 0 {
+		return ""
+	}
 	secretFrom := secretArgs(name, args)
 	if !showArgs {
 		if k := keyIndex(name, args); k > 0 && k < secretFrom {
