@@ -276,6 +276,21 @@ func (b *bench) clientSection(s *strings.Builder, r *clientResult) {
 		}
 	}
 	row("ottoolexec / untraced", "ottoolexec", "untraced", "")
+	// On a shared machine the load changes from round to round; the
+	// ratio within each round, where the variants ran back to back, is
+	// steadier than the ratio of the medians.
+	paired := func(a, base string, f func(rtResult) float64) float64 {
+		var xs []float64
+		for i := range r.Runs[a] {
+			if i < len(r.Runs[base]) && f(r.Runs[base][i]) > 0 {
+				xs = append(xs, f(r.Runs[a][i])/f(r.Runs[base][i]))
+			}
+		}
+		return median(xs)
+	}
+	fmt.Fprintf(s, "| ottoolexec / %s, median of the per-round ratios | %.2f× | %.2f× | %.2f× | %.2f× | ≤ 1.0× |\n", cb.Target,
+		paired("ottoolexec", cb.Target, nsOp), paired("ottoolexec", cb.Target, cpuOp),
+		paired("ottoolexec", cb.Target, allocsOp), paired("ottoolexec", cb.Target, bytesOp))
 	s.WriteString("\nTracing overhead per call above the untraced program (medians subtracted):\n\n| variant | wall | CPU | allocs | bytes |\n|---|---:|---:|---:|---:|\n")
 	for _, v := range cb.Variants[1:] {
 		fmt.Fprintf(s, "| %s | %+.1f µs | %+.1f µs | %+.1f | %+.0f |\n", v.Name,
