@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -157,19 +156,7 @@ func (b *bench) measureClient(ctx context.Context, cb *clientBench) (*clientResu
 	}
 	r := &clientResult{Bench: cb, Runs: make(map[string][]rtResult), N: b.clientN, Rounds: b.rtRounds}
 	run := func(v *variant, what string, env []string, args ...string) (rtResult, error) {
-		var res rtResult
-		out, err := runCmd(ctx, what, dir, env, append(append([]string{v.Bin}, v.Args...), args...)...)
-		if err != nil {
-			return res, err
-		}
-		line := bytes.TrimSpace(out.Stdout)
-		if i := bytes.LastIndexByte(line, '\n'); i >= 0 {
-			line = line[i+1:]
-		}
-		if err := json.Unmarshal(line, &res); err != nil {
-			return res, fmt.Errorf("%s: reading its output %q: %v", what, line, err)
-		}
-		return res, nil
+		return runVariant(ctx, v, what, dir, env, args...)
 	}
 
 	// Check that each side traces what it should before timing it.

@@ -94,19 +94,7 @@ func (b *bench) measureRuntime(ctx context.Context) (*runtimeResult, error) {
 	// Check that each side traces what it should before timing it.
 	const checkN = 20
 	run := func(v *variant, what string, env []string, args ...string) (rtResult, error) {
-		var res rtResult
-		out, err := runCmd(ctx, what, dir, env, append(append([]string{v.Bin}, v.Args...), args...)...)
-		if err != nil {
-			return res, err
-		}
-		line := bytes.TrimSpace(out.Stdout)
-		if i := bytes.LastIndexByte(line, '\n'); i >= 0 {
-			line = line[i+1:]
-		}
-		if err := json.Unmarshal(line, &res); err != nil {
-			return res, fmt.Errorf("%s: reading its output %q: %v", what, line, err)
-		}
-		return res, nil
+		return runVariant(ctx, v, what, dir, env, args...)
 	}
 	for _, v := range r.Variants {
 		traceFile := filepath.Join(dir, "check-"+v.Name+".jsonl")
@@ -197,3 +185,21 @@ func nsOp(r rtResult) float64     { return r.NsPerOp }
 func cpuOp(r rtResult) float64    { return r.CPUNsPerOp }
 func allocsOp(r rtResult) float64 { return r.AllocsPerOp }
 func bytesOp(r rtResult) float64  { return r.BytesPerOp }
+
+// runVariant runs one variant's program in dir and reads the result it
+// prints as the last line of its output.
+func runVariant(ctx context.Context, v *variant, what, dir string, env []string, args ...string) (rtResult, error) {
+	var res rtResult
+	out, err := runCmd(ctx, what, dir, env, append(append([]string{v.Bin}, v.Args...), args...)...)
+	if err != nil {
+		return res, err
+	}
+	line := bytes.TrimSpace(out.Stdout)
+	if i := bytes.LastIndexByte(line, '\n'); i >= 0 {
+		line = line[i+1:]
+	}
+	if err := json.Unmarshal(line, &res); err != nil {
+		return res, fmt.Errorf("%s: reading its output %q: %v", what, line, err)
+	}
+	return res, nil
+}
