@@ -13,9 +13,9 @@ import (
 
 // program is one program whose build cost is measured.
 type program struct {
-	Name string   // short name for files and tables
-	Desc string   // what it is, for the report
-	Dir  string   // module directory the go command runs in
+	Name  string   // short name for files and tables
+	Desc  string   // what it is, for the report
+	Dir   string   // module directory the go command runs in
 	Pkgs  []string // main packages to build
 	Flags []string // build flags of the program's own (-tags)
 }
