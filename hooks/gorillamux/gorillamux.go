@@ -24,7 +24,7 @@ var Rule = &hooks.Rule{
 	Name:    "gorillamux",
 	Doc:     "gorilla/mux routes name the net/http server span (GET /users/{id}, http.route)",
 	Package: "github.com/gorilla/mux",
-	Tested:  []string{"v1.8.0", "v1.8.1"},
+	Tested:  []string{"v1.7.4", "v1.8.1"},
 	Funcs: []hooks.Func{{
 		Name:      "requestWithRoute",
 		Signature: "(r *http.Request, route *Route) *http.Request",
