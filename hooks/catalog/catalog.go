@@ -7,8 +7,12 @@ import (
 	"github.com/ottoolexec/ottoolexec/hooks/amqp"
 	"github.com/ottoolexec/ottoolexec/hooks/asynq"
 	"github.com/ottoolexec/ottoolexec/hooks/awssdk"
+	"github.com/ottoolexec/ottoolexec/hooks/chi"
 	"github.com/ottoolexec/ottoolexec/hooks/databasesql"
+	"github.com/ottoolexec/ottoolexec/hooks/echo"
+	"github.com/ottoolexec/ottoolexec/hooks/gin"
 	"github.com/ottoolexec/ottoolexec/hooks/goredis"
+	"github.com/ottoolexec/ottoolexec/hooks/gorillamux"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
 	"github.com/ottoolexec/ottoolexec/hooks/pgx"
@@ -21,6 +25,10 @@ var Rules = []*hooks.Rule{
 	process.SignalRule,
 	goroutine.Rule,
 	nethttp.Rule,
+	chi.Rule,
+	gin.Rule,
+	echo.Rule,
+	gorillamux.Rule,
 	databasesql.Rule,
 	pgx.Rule,
 	amqp.Rule,
