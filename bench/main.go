@@ -284,7 +284,22 @@ func (b *bench) prefetch(ctx context.Context, what, dir string, pkgs ...string) 
 		append([]string{b.goCmd, "list", "-deps", "-f", "{{.ImportPath}}"}, pkgs...)...); err != nil {
 		return err
 	}
-	_, err := runCmd(ctx, "downloading the ottoolexec runtime's modules", b.root, env, b.goCmd, "mod", "download")
+	if _, err := runCmd(ctx, "downloading the ottoolexec runtime's modules", b.root, env, b.goCmd, "mod", "download"); err != nil {
+		return err
+	}
+	// The runtime built with the program's module graph can select module
+	// versions that neither the program's packages nor the runtime's own
+	// go.mod bring (migrate selects another go.uber.org/atomic): one
+	// instrumented build, online (on the user's build cache, which the
+	// measured builds do not use), fetches them.
+	tmp, err := os.MkdirTemp(b.tmp, "prefetch-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	env = envWith(env, map[string]string{"OTTOOLEXEC_CACHE": filepath.Join(tmp, "otcache")})
+	args := []string{b.goCmd, "build", "-toolexec=" + b.ottoolexec, "-o", filepath.Join(tmp, "out") + "/"}
+	_, err = runCmd(ctx, "an online instrumented build of "+what+" (fetching the modules the runtime needs with its graph)", dir, env, append(args, pkgs...)...)
 	return err
 }
 
