@@ -150,7 +150,7 @@ func TestSilentSubjects(t *testing.T) {
 		if _, op := Publish(subj, "", "", nil, true, nil); op.Started() {
 			t.Errorf("a span for %s", subj)
 		}
-		if _, op := Request(nil, subj, "", nil, true, nil); op.Started() {
+		if _, op := Request(context.TODO(), subj, "", nil, true, nil); op.Started() {
 			t.Errorf("a request span for %s", subj)
 		}
 	}
@@ -192,7 +192,7 @@ func TestRequestCoversItsPublish(t *testing.T) {
 
 func TestRequestError(t *testing.T) {
 	tr := useMock(t)
-	_, op := Request(nil, "nobody", "", nil, true, nil)
+	_, op := Request(context.TODO(), "nobody", "", nil, true, nil)
 	op.EndRequest(nil, errors.New("nats: no responders available for request"))
 	s := finished(t, tr, "nats.request nobody")
 	if s.Tag("error") != true || s.Tag(tagStream) != nil {
