@@ -105,7 +105,33 @@ func opName(name, subj, inboxPrefix string) string {
 		}
 		return name + " " + inboxPrefix + ".*"
 	}
+	if strings.HasPrefix(subj, jsAPI) {
+		return name + " " + jsAPIName(subj)
+	}
 	return name + " " + subj
+}
+
+const jsAPI = "$JS.API."
+
+// jsAPIName shortens a JetStream API subject to its leading upper-case
+// tokens ("$JS.API.CONSUMER.CREATE" for
+// "$JS.API.CONSUMER.CREATE.orders.x7Fq2a.orders.>"): the stream and
+// consumer names that follow, ephemeral consumers' random ones included,
+// stay in message_bus.destination.
+func jsAPIName(subj string) string {
+	end := len(jsAPI) - 1
+	for end < len(subj) {
+		next := strings.IndexByte(subj[end+1:], '.')
+		if next < 0 {
+			next = len(subj) - end - 1
+		}
+		token := subj[end+1 : end+1+next]
+		if token == "" || strings.TrimLeft(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+			break
+		}
+		end += 1 + next
+	}
+	return subj[:end]
 }
 
 // defaultInboxPrefix is nats.go's, for connections that set none.

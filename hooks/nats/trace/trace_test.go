@@ -207,6 +207,10 @@ func TestOpName(t *testing.T) {
 		{"_INBOXES", "", "nats.publish _INBOXES"},
 		{"my.inbox.abc", "my.inbox", "nats.publish my.inbox.*"},
 		{"_INBOX.abc", "my.inbox", "nats.publish _INBOX.abc"},
+		{"$JS.API.CONSUMER.CREATE.S_1.x7Fq2a.orders.>", "", "nats.publish $JS.API.CONSUMER.CREATE"},
+		{"$JS.API.CONSUMER.MSG.NEXT.ORDERS.worker", "", "nats.publish $JS.API.CONSUMER.MSG.NEXT.ORDERS"},
+		{"$JS.API.STREAM.NAMES", "", "nats.publish $JS.API.STREAM.NAMES"},
+		{"$JS.API.", "", "nats.publish $JS.API"},
 	} {
 		if got := opName("nats.publish", c.subj, c.prefix); got != c.want {
 			t.Errorf("opName(%q, %q) = %q, want %q", c.subj, c.prefix, got, c.want)
