@@ -53,6 +53,29 @@ const (
 // field to nats.Conn; its zero value is ready to use.
 type Conn struct {
 	peer atomic.Pointer[peer]
+	last atomic.Pointer[destination] // of the last publish or request
+}
+
+// destination is what the spans of sends to one subject share: the
+// operation name and the destination tag value, each built once. A
+// program mostly sends to the same subject again and again, so the
+// connection keeps the last one and a send to the same subject allocates
+// none of it.
+type destination struct {
+	op, subj, inboxPrefix string
+	name                  string
+	tag                   any
+}
+
+// destinationOf returns the destination of op ("nats.publish",
+// "nats.request") to subj, from the connection's last one when it matches.
+func (c *Conn) destinationOf(op, subj, inboxPrefix string) *destination {
+	if d := c.last.Load(); d != nil && d.subj == subj && d.op == op && d.inboxPrefix == inboxPrefix {
+		return d
+	}
+	d := &destination{op: op, subj: subj, inboxPrefix: inboxPrefix, name: opName(op, subj, inboxPrefix), tag: subj}
+	c.last.Store(d)
+	return d
 }
 
 // peer is the server's address for one network connection, boxed once as
@@ -169,7 +192,7 @@ var (
 // context, when the server takes headers (withHeaders). The program's own
 // headers are kept as they are; hdr itself is never changed. A publish
 // that a request makes starts no span: the request's covers it.
-func Publish(subj, reply, inboxPrefix string, peer any, withHeaders bool, hdr []byte) (out []byte, o Op) {
+func (c *Conn) Publish(subj, reply, inboxPrefix string, peer any, withHeaders bool, hdr []byte) (out []byte, o Op) {
 	out = hdr
 	defer spans.Guard("nats publish")
 	if len(hdr) > 0 && inRequests.Load() > 0 {
@@ -183,7 +206,7 @@ func Publish(subj, reply, inboxPrefix string, peer any, withHeaders bool, hdr []
 	if silent(subj) {
 		return hdr, Op{}
 	}
-	span := startProducer(opName("nats.publish", subj, inboxPrefix), subj, reply, peer, spans.CurrentWithoutContext())
+	span := startProducer(c.destinationOf("nats.publish", subj, inboxPrefix), reply, peer, spans.CurrentWithoutContext())
 	if withHeaders {
 		out = inject(span, hdr)
 	}
@@ -195,7 +218,7 @@ func Publish(subj, reply, inboxPrefix string, peer any, withHeaders bool, hdr []
 // that lasts until the reply arrives. ctx is the request's context, nil
 // for the variants without one. It returns the header block to send, as
 // Publish does; the publish that sends it starts no span of its own.
-func Request(ctx context.Context, subj, inboxPrefix string, peer any, withHeaders bool, hdr []byte) (out []byte, o Op) {
+func (c *Conn) Request(ctx context.Context, subj, inboxPrefix string, peer any, withHeaders bool, hdr []byte) (out []byte, o Op) {
 	out = hdr
 	defer spans.Guard("nats request")
 	if silent(subj) {
@@ -207,7 +230,7 @@ func Request(ctx context.Context, subj, inboxPrefix string, peer any, withHeader
 	} else {
 		parent = spans.CurrentWithoutContext()
 	}
-	span := startProducer(opName("nats.request", subj, inboxPrefix), subj, "", peer, parent)
+	span := startProducer(c.destinationOf("nats.request", subj, inboxPrefix), "", peer, parent)
 	o.span = span
 	if withHeaders {
 		out = inject(span, hdr)
@@ -220,11 +243,11 @@ func Request(ctx context.Context, subj, inboxPrefix string, peer any, withHeader
 	return out, o
 }
 
-func startProducer(name, subj, reply string, peer any, parent opentracing.Span) opentracing.Span {
+func startProducer(d *destination, reply string, peer any, parent opentracing.Span) opentracing.Span {
 	tags := opentracing.Tags{
 		string(spans.SpanKind):       string(ext.SpanKindProducerEnum),
 		string(spans.Component):      component,
-		string(spans.MessageBusDest): subj,
+		string(spans.MessageBusDest): d.tag,
 	}
 	if reply != "" {
 		tags[tagReply] = reply
@@ -236,7 +259,7 @@ func startProducer(name, subj, reply string, peer any, parent opentracing.Span) 
 	if parent != nil {
 		opts = append(opts, opentracing.ChildOf(parent.Context()))
 	}
-	return spans.Tracer().StartSpan(name, opts...)
+	return spans.Tracer().StartSpan(d.name, opts...)
 }
 
 // End ends a publish's span with the publish's error.
@@ -517,27 +540,24 @@ func inject(span opentracing.Span, hdr []byte) []byte {
 		}
 		first, rest = s[:i], s[i+len(crlf):len(s)-len(crlf)]
 	}
-	var b strings.Builder
-	b.Grow(len(hdr) + len(hdrLine) + 2*len(crlf) + 64*len(kv)/2)
-	b.WriteString(first)
-	b.WriteString(crlf)
+	n := len(first) + len(rest) + 2*len(crlf)
+	for i := 0; i+1 < len(kv); i += 2 {
+		n += len(kv[i]) + len(": ") + len(kv[i+1]) + len(crlf)
+	}
+	b := make([]byte, 0, n+len(crlf))
+	b = append(append(b, first...), crlf...)
 	for rest != "" {
 		line, after, _ := strings.Cut(rest, crlf)
 		rest = after
 		if k, _, ok := strings.Cut(line, ":"); ok && ours(kv, k) {
 			continue
 		}
-		b.WriteString(line)
-		b.WriteString(crlf)
+		b = append(append(b, line...), crlf...)
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
-		b.WriteString(kv[i])
-		b.WriteString(": ")
-		b.WriteString(kv[i+1])
-		b.WriteString(crlf)
+		b = append(append(append(append(b, kv[i]...), ": "...), kv[i+1]...), crlf...)
 	}
-	b.WriteString(crlf)
-	return []byte(b.String())
+	return append(b, crlf...)
 }
 
 // ours reports whether key is one the tracer writes.

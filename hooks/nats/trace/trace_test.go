@@ -67,7 +67,7 @@ func spanID(t *testing.T, tr *mocktracer.MockTracer, h map[string][]string) int 
 
 func TestPublishNewHeaderBlock(t *testing.T) {
 	tr := useMock(t)
-	out, op := Publish("orders", "", "", "127.0.0.1:4222", true, nil)
+	out, op := new(Conn).Publish("orders", "", "", "127.0.0.1:4222", true, nil)
 	if !op.Started() {
 		t.Fatal("no span")
 	}
@@ -97,7 +97,7 @@ func TestPublishKeepsTheProgramsHeaders(t *testing.T) {
 	// the trace context of the message it came with, which is replaced.
 	in := "NATS/1.0\r\nX-App: hello\r\nMockpfx-Ids-Spanid: 999\r\nUrl: http://x\r\nX-App: again\r\n\r\n"
 	hdr := []byte(in)
-	out, op := Publish("orders", "replies", "", nil, true, hdr)
+	out, op := new(Conn).Publish("orders", "replies", "", nil, true, hdr)
 	op.End(errors.New("nats: connection closed"))
 	if string(hdr) != in {
 		t.Errorf("the program's header block changed: %q", hdr)
@@ -123,7 +123,7 @@ func TestPublishKeepsTheProgramsHeaders(t *testing.T) {
 
 func TestPublishWithoutHeaderSupport(t *testing.T) {
 	tr := useMock(t)
-	out, op := Publish("orders", "", "", nil, false, nil)
+	out, op := new(Conn).Publish("orders", "", "", nil, false, nil)
 	if out != nil {
 		t.Errorf("headers sent to a server that takes none: %q", out)
 	}
@@ -134,7 +134,7 @@ func TestPublishWithoutHeaderSupport(t *testing.T) {
 func TestPublishLeavesABadBlockAlone(t *testing.T) {
 	tr := useMock(t)
 	hdr := []byte("HTTP/1.1\r\n\r\n")
-	out, op := Publish("orders", "", "", nil, true, hdr)
+	out, op := new(Conn).Publish("orders", "", "", nil, true, hdr)
 	op.End(nil)
 	if string(out) != string(hdr) {
 		t.Errorf("sent %q", out)
@@ -147,10 +147,10 @@ func TestPublishLeavesABadBlockAlone(t *testing.T) {
 func TestSilentSubjects(t *testing.T) {
 	useMock(t)
 	for _, subj := range []string{"$JS.ACK.S.C.1.1.1.1.0", "$JS.FC.S.x.y"} {
-		if _, op := Publish(subj, "", "", nil, true, nil); op.Started() {
+		if _, op := new(Conn).Publish(subj, "", "", nil, true, nil); op.Started() {
 			t.Errorf("a span for %s", subj)
 		}
-		if _, op := Request(context.TODO(), subj, "", nil, true, nil); op.Started() {
+		if _, op := new(Conn).Request(context.TODO(), subj, "", nil, true, nil); op.Started() {
 			t.Errorf("a request span for %s", subj)
 		}
 	}
@@ -160,8 +160,8 @@ func TestRequestCoversItsPublish(t *testing.T) {
 	tr := useMock(t)
 	parent := tr.StartSpan("checkout")
 	ctx := opentracing.ContextWithSpan(context.Background(), parent)
-	out, op := Request(ctx, "svc.price", "", "127.0.0.1:4222", true, nil)
-	sent, pub := Publish("svc.price", "_INBOX.abc.def", "", nil, true, out)
+	out, op := new(Conn).Request(ctx, "svc.price", "", "127.0.0.1:4222", true, nil)
+	sent, pub := new(Conn).Publish("svc.price", "_INBOX.abc.def", "", nil, true, out)
 	if pub.Started() || unsafe.SliceData(sent) != unsafe.SliceData(out) {
 		t.Fatal("the request's publish started a span of its own or changed the headers")
 	}
@@ -185,14 +185,14 @@ func TestRequestCoversItsPublish(t *testing.T) {
 		t.Error("the request's headers do not name its span")
 	}
 	// After the request, a publish of the same block is a publish again.
-	if _, pub := Publish("svc.price", "", "", nil, true, out); !pub.Started() {
+	if _, pub := new(Conn).Publish("svc.price", "", "", nil, true, out); !pub.Started() {
 		t.Error("no span for a publish after the request ended")
 	}
 }
 
 func TestRequestError(t *testing.T) {
 	tr := useMock(t)
-	_, op := Request(context.TODO(), "nobody", "", nil, true, nil)
+	_, op := new(Conn).Request(context.TODO(), "nobody", "", nil, true, nil)
 	op.EndRequest(nil, errors.New("nats: no responders available for request"))
 	s := finished(t, tr, "nats.request nobody")
 	if s.Tag("error") != true || s.Tag(tagStream) != nil {
@@ -220,7 +220,7 @@ func TestOpName(t *testing.T) {
 
 func TestConsume(t *testing.T) {
 	tr := useMock(t)
-	out, op := Publish("svc.price", "_INBOX.a.b", "", nil, true, []byte("NATS/1.0\r\nX-App: 1\r\n\r\n"))
+	out, op := new(Conn).Publish("svc.price", "_INBOX.a.b", "", nil, true, []byte("NATS/1.0\r\nX-App: 1\r\n\r\n"))
 	op.End(nil)
 	_, h := decode(t, out)
 	handler := &Handler{Subject: "svc.*", Queue: "workers"}
@@ -283,5 +283,19 @@ func TestNextMsgSpans(t *testing.T) {
 	sub.Closed()
 	if spans := tr.FinishedSpans(); len(spans) != 3 || spans[2].Tag(tagSettle) != "closed" || spans[2].OperationName != "nats.receive jobs" {
 		t.Fatalf("spans %v", spans)
+	}
+}
+
+func TestDestinationCache(t *testing.T) {
+	var c Conn
+	a := c.destinationOf("nats.publish", "orders", "")
+	if b := c.destinationOf("nats.publish", "orders", ""); b != a {
+		t.Error("a second publish to the same subject built its names again")
+	}
+	if b := c.destinationOf("nats.request", "orders", ""); b == a || b.name != "nats.request orders" {
+		t.Errorf("a request got the publish's destination %+v", b)
+	}
+	if b := c.destinationOf("nats.publish", "_INBOX.a.b", ""); b.name != "nats.publish _INBOX.*" || b.tag != "_INBOX.a.b" {
+		t.Errorf("destination %+v", b)
 	}
 }
