@@ -14,6 +14,7 @@ import (
 	"github.com/ottoolexec/ottoolexec/hooks/goredis"
 	"github.com/ottoolexec/ottoolexec/hooks/gorillamux"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
+	"github.com/ottoolexec/ottoolexec/hooks/nats"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
 	"github.com/ottoolexec/ottoolexec/hooks/pgx"
 	"github.com/ottoolexec/ottoolexec/hooks/process"
@@ -33,6 +34,7 @@ var Rules = []*hooks.Rule{
 	pgx.Rule,
 	amqp.Rule,
 	amqp.ContextRule,
+	nats.Rule,
 	awssdk.Rule,
 	goredis.Rule,
 	asynq.Rule,
