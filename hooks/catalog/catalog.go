@@ -14,6 +14,7 @@ import (
 	"github.com/ottoolexec/ottoolexec/hooks/goredis"
 	"github.com/ottoolexec/ottoolexec/hooks/gorillamux"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
+	"github.com/ottoolexec/ottoolexec/hooks/grpc"
 	"github.com/ottoolexec/ottoolexec/hooks/nats"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
 	"github.com/ottoolexec/ottoolexec/hooks/pgx"
@@ -38,4 +39,6 @@ var Rules = []*hooks.Rule{
 	awssdk.Rule,
 	goredis.Rule,
 	asynq.Rule,
+	grpc.Rule,
+	grpc.StatusRule,
 }
