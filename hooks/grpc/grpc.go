@@ -52,7 +52,7 @@ var Rule = &hooks.Rule{
 		{
 			Name:      "newClientStream",
 			Signature: "(ctx context.Context, desc *StreamDesc, cc *ClientConn, method string, opts ...CallOption) (_ ClientStream, err error)",
-			Prologue:  "if __ottoolexec_grpc.Enabled { var __ottoolexec_c *__ottoolexec_grpc.Client; if ctx, __ottoolexec_c = __ottoolexec_startClient(ctx, method); __ottoolexec_c != nil { defer func() { if err != nil { __ottoolexec_endClient(__ottoolexec_c, err, \"\") } }() } };",
+			Prologue:  "if __ottoolexec_grpc.Enabled { var __ottoolexec_c *__ottoolexec_grpc.Client; if ctx, __ottoolexec_c = __ottoolexec_startClient(ctx, method); __ottoolexec_c != nil { defer func() { if err != nil { __ottoolexec_endClient(__ottoolexec_c, err, nil) } }() } };",
 		},
 		{
 			Recv:      "*clientStream",

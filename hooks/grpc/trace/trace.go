@@ -11,6 +11,7 @@ package trace
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -47,6 +48,22 @@ var codeNames = [...]string{
 	"NotFound", "AlreadyExists", "PermissionDenied", "ResourceExhausted",
 	"FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
 	"Internal", "Unavailable", "DataLoss", "Unauthenticated",
+}
+
+// codeTags are codeNames boxed once, as tag values.
+var codeTags = func() (tags [len(codeNames)]any) {
+	for i, n := range codeNames {
+		tags[i] = n
+	}
+	return tags
+}()
+
+// codeTag is CodeName(c) as a tag value.
+func codeTag(c uint32) any {
+	if int(c) < len(codeTags) {
+		return codeTags[c]
+	}
+	return CodeName(c)
 }
 
 // CodeName returns the name of status code c ("NotFound"), or "Code(c)"
@@ -109,11 +126,64 @@ func splitMethod(full string) (service, method string) {
 	return "", s
 }
 
+// method is what the spans of calls to one full method share: its
+// service and method as tag values, boxed once.
+type method struct {
+	service, method any
+}
+
+// methods caches a method per full method name. A server also sees names
+// that clients make up, so the cache stops growing at maxMethods.
+var (
+	methods    sync.Map // string -> *method
+	numMethods atomic.Int32
+)
+
+const maxMethods = 4096
+
+func methodOf(full string) *method {
+	if m, ok := methods.Load(full); ok {
+		return m.(*method)
+	}
+	service, name := splitMethod(full)
+	m := &method{service: service, method: name}
+	if numMethods.Load() < maxMethods {
+		if _, loaded := methods.LoadOrStore(full, m); !loaded {
+			numMethods.Add(1)
+		}
+	}
+	return m
+}
+
+// lastPeer is the last peer address made a tag: a program mostly talks
+// to the same few connections, whose address values stay the same, so
+// the string is made (and boxed) once per connection rather than per call.
+type peerTag struct {
+	addr *net.TCPAddr
+	tag  any
+}
+
+var lastPeer atomic.Pointer[peerTag]
+
+// PeerTag returns addr as a peer.address tag value.
+func PeerTag(addr net.Addr) any {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String()
+	}
+	if p := lastPeer.Load(); p != nil && p.addr == tcp {
+		return p.tag
+	}
+	p := &peerTag{addr: tcp, tag: tcp.String()}
+	lastPeer.Store(p)
+	return p.tag
+}
+
 // end records the status on span, flags it unless the code is one users
 // treat as normal, and finishes it.
-func end(span opentracing.Span, code uint32, message string, peer string) {
-	span.SetTag(TagStatusCode, CodeName(code))
-	if peer != "" {
+func end(span opentracing.Span, code uint32, message string, peer any) {
+	span.SetTag(TagStatusCode, codeTag(code))
+	if peer != nil {
 		span.SetTag(string(spans.PeerAddress), peer)
 	}
 	if isError(code) {
@@ -135,8 +205,9 @@ type Client struct {
 	span   opentracing.Span
 	ended  atomic.Bool
 	opts   [1]opentracing.StartSpanOption
-	method string
+	method *method
 	parent opentracing.SpanContext
+	pairs  [2]string // room for the trace context, as Jaeger injects it
 }
 
 type clientKey struct{}
@@ -170,11 +241,10 @@ func (c *Client) Apply(o *opentracing.StartSpanOptions) {
 	if o.Tags == nil {
 		o.Tags = make(map[string]any, clientTags)
 	}
-	service, method := splitMethod(c.method)
 	o.Tags[string(spans.SpanKind)] = "client"
 	o.Tags[string(spans.Component)] = component
-	o.Tags[TagService] = service
-	o.Tags[TagMethod] = method
+	o.Tags[TagService] = c.method.service
+	o.Tags[TagMethod] = c.method.method
 }
 
 // StartClient starts the span of a call to fullMethod made with ctx, a
@@ -183,7 +253,7 @@ func (c *Client) Apply(o *opentracing.StartSpanOptions) {
 // to add to ctx's outgoing metadata before it wraps the result with Within.
 func StartClient(ctx context.Context, fullMethod string) (c *Client, kv []string) {
 	defer spans.Guard("grpc client")
-	cl := &Client{method: fullMethod}
+	cl := &Client{method: methodOf(fullMethod)}
 	if parent := spans.Current(ctx); parent != nil {
 		cl.parent = parent.Context()
 	}
@@ -191,7 +261,7 @@ func StartClient(ctx context.Context, fullMethod string) (c *Client, kv []string
 	tracer := spans.Tracer()
 	cl.span = tracer.StartSpan(fullMethod, cl.opts[:]...)
 	cl.parent = nil
-	pairs := pairsCarrier(make([]string, 0, 2))
+	pairs := pairsCarrier(cl.pairs[:0])
 	if err := tracer.Inject(cl.span.Context(), opentracing.TextMap, &pairs); err != nil {
 		cl.span.LogFields(log.String("event", "inject failed"), log.Error(err))
 	}
@@ -207,9 +277,9 @@ func (c *Client) Within(ctx context.Context) context.Context {
 }
 
 // End ends the call's span with its status code and message (the error's
-// text) and the server's address when known. Only the first End counts:
+// text) and the server's address (a tag value from PeerTag) when known. Only the first End counts:
 // the library may report a stream's end more than once.
-func (c *Client) End(code uint32, message, peer string) {
+func (c *Client) End(code uint32, message string, peer any) {
 	if c == nil || !c.ended.CompareAndSwap(false, true) {
 		return
 	}
@@ -250,6 +320,12 @@ type Server struct {
 	spans.CoveredContext
 	restore func()
 
+	// Start options, in one value (see Apply).
+	opts   [1]opentracing.StartSpanOption
+	method *method
+	parent opentracing.SpanContext
+	peer   any
+
 	mu      sync.Mutex
 	hasCode bool
 	code    uint32
@@ -266,31 +342,44 @@ func (s *Server) Value(key any) any {
 	return s.CoveredContext.Value(key)
 }
 
+// serverTags is the most tags a server span starts with.
+const serverTags = 5
+
+// Apply gives the server span its parent and tags, in one start option.
+func (s *Server) Apply(o *opentracing.StartSpanOptions) {
+	if s.parent != nil {
+		opentracing.ChildOf(s.parent).Apply(o)
+	}
+	if o.Tags == nil {
+		o.Tags = make(map[string]any, serverTags)
+	}
+	o.Tags[string(spans.SpanKind)] = "server"
+	o.Tags[string(spans.Component)] = component
+	o.Tags[TagService] = s.method.service
+	o.Tags[TagMethod] = s.method.method
+	if s.peer != nil {
+		o.Tags[string(spans.PeerAddress)] = s.peer
+	}
+}
+
 // StartServer starts the span of a call to fullMethod that arrived with
 // ctx (the stream's context), md (its metadata, where the caller's trace
-// context is) and from peer (the client's address, or ""). The call is the
-// context to hand on to the handler; it is also the goroutine's current
-// span until End.
-func StartServer(ctx context.Context, fullMethod string, md map[string][]string, peer string) *Server {
+// context is; only read) and from peer (the client's address as a tag
+// value from PeerTag, or nil). The call is the context to hand on to the
+// handler; it is also the goroutine's current span until End.
+func StartServer(ctx context.Context, fullMethod string, md map[string][]string, peer any) *Server {
 	defer spans.Guard("grpc server")
 	tracer := spans.Tracer()
-	opts := make([]opentracing.StartSpanOption, 1, 2)
-	opts[0] = opentracing.Tag{Key: string(spans.SpanKind), Value: "server"}
+	s := &Server{method: methodOf(fullMethod), peer: peer}
 	// Missing or malformed trace metadata starts a new trace.
 	if len(md) > 0 {
 		if parent, err := tracer.Extract(opentracing.TextMap, mdCarrier(md)); err == nil && parent != nil {
-			opts = append(opts, opentracing.ChildOf(parent))
+			s.parent = parent
 		}
 	}
-	span := tracer.StartSpan(fullMethod, opts...)
-	service, method := splitMethod(fullMethod)
-	spans.Component.Set(span, component)
-	span.SetTag(TagService, service)
-	span.SetTag(TagMethod, method)
-	if peer != "" {
-		spans.PeerAddress.Set(span, peer)
-	}
-	s := &Server{}
+	s.opts[0] = s
+	span := tracer.StartSpan(fullMethod, s.opts[:]...)
+	s.parent, s.peer = nil, nil
 	s.Cover(ctx, serverLayer, span)
 	// The handler runs on this goroutine: calls it makes without its
 	// context, and goroutines it starts, find the span here.
@@ -333,5 +422,5 @@ func (s *Server) End() {
 	if message != "" {
 		message = CodeName(code) + ": " + message
 	}
-	end(span, code, message, "")
+	end(span, code, message, nil)
 }
