@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"net"
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
@@ -56,7 +57,7 @@ func TestSplitMethod(t *testing.T) {
 			t.Errorf("splitMethod(%q) = %q, %q, want %q", full, s, m, want)
 		}
 	}
-	if n := testing.AllocsPerRun(100, func() { splitMethod("/grpc.health.v1.Health/Check") }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { sink, _ = splitMethod("/grpc.health.v1.Health/Check") }); n != 0 {
 		t.Errorf("splitMethod allocates %v times", n)
 	}
 }
@@ -155,3 +156,22 @@ func TestServerStatus(t *testing.T) {
 		t.Errorf("OK status: tags %v, parent %d", spans[1].Tags(), spans[1].ParentID)
 	}
 }
+
+func TestPeerTag(t *testing.T) {
+	a := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}
+	if got := PeerTag(a); got != "127.0.0.1:5000" {
+		t.Errorf("PeerTag = %v", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { PeerTag(a) }); n != 0 {
+		t.Errorf("PeerTag of the same address allocates %v times", n)
+	}
+	b := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 6000}
+	if got := PeerTag(b); got != "127.0.0.1:6000" {
+		t.Errorf("PeerTag of another address = %v", got)
+	}
+	if got := PeerTag(&net.UnixAddr{Name: "/tmp/s", Net: "unix"}); got != "/tmp/s" {
+		t.Errorf("PeerTag of a Unix address = %v", got)
+	}
+}
+
+var sink string
