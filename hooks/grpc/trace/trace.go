@@ -155,27 +155,35 @@ func methodOf(full string) *method {
 	return m
 }
 
-// lastPeer is the last peer address made a tag: a program mostly talks
-// to the same few connections, whose address values stay the same, so
-// the string is made (and boxed) once per connection rather than per call.
+// PeerCache makes peer addresses tag values. It remembers the last
+// address it made one of: a program mostly talks over the same few
+// connections, whose address values stay the same, so the string is made
+// (and boxed) once per connection rather than once per call. The client
+// and the server side each have their own, since in a program that is
+// both they alternate.
+type PeerCache struct {
+	last atomic.Pointer[peerTag]
+}
+
 type peerTag struct {
 	addr *net.TCPAddr
 	tag  any
 }
 
-var lastPeer atomic.Pointer[peerTag]
+// Peers of client calls (servers) and of server calls (clients).
+var ClientPeers, ServerPeers PeerCache
 
-// PeerTag returns addr as a peer.address tag value.
-func PeerTag(addr net.Addr) any {
+// Tag returns addr as a peer.address tag value.
+func (c *PeerCache) Tag(addr net.Addr) any {
 	tcp, ok := addr.(*net.TCPAddr)
 	if !ok {
 		return addr.String()
 	}
-	if p := lastPeer.Load(); p != nil && p.addr == tcp {
+	if p := c.last.Load(); p != nil && p.addr == tcp {
 		return p.tag
 	}
 	p := &peerTag{addr: tcp, tag: tcp.String()}
-	lastPeer.Store(p)
+	c.last.Store(p)
 	return p.tag
 }
 
@@ -277,7 +285,7 @@ func (c *Client) Within(ctx context.Context) context.Context {
 }
 
 // End ends the call's span with its status code and message (the error's
-// text) and the server's address (a tag value from PeerTag) when known. Only the first End counts:
+// text) and the server's address (a tag value from a PeerCache) when known. Only the first End counts:
 // the library may report a stream's end more than once.
 func (c *Client) End(code uint32, message string, peer any) {
 	if c == nil || !c.ended.CompareAndSwap(false, true) {
@@ -365,7 +373,7 @@ func (s *Server) Apply(o *opentracing.StartSpanOptions) {
 // StartServer starts the span of a call to fullMethod that arrived with
 // ctx (the stream's context), md (its metadata, where the caller's trace
 // context is; only read) and from peer (the client's address as a tag
-// value from PeerTag, or nil). The call is the context to hand on to the
+// value from a PeerCache, or nil). The call is the context to hand on to the
 // handler; it is also the goroutine's current span until End.
 func StartServer(ctx context.Context, fullMethod string, md map[string][]string, peer any) *Server {
 	defer spans.Guard("grpc server")

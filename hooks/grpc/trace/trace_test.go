@@ -157,20 +157,21 @@ func TestServerStatus(t *testing.T) {
 	}
 }
 
-func TestPeerTag(t *testing.T) {
+func TestPeerCache(t *testing.T) {
+	var c PeerCache
 	a := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}
-	if got := PeerTag(a); got != "127.0.0.1:5000" {
-		t.Errorf("PeerTag = %v", got)
+	if got := c.Tag(a); got != "127.0.0.1:5000" {
+		t.Errorf("Tag = %v", got)
 	}
-	if n := testing.AllocsPerRun(100, func() { PeerTag(a) }); n != 0 {
-		t.Errorf("PeerTag of the same address allocates %v times", n)
+	if n := testing.AllocsPerRun(100, func() { c.Tag(a) }); n != 0 {
+		t.Errorf("Tag of the same address allocates %v times", n)
 	}
 	b := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 6000}
-	if got := PeerTag(b); got != "127.0.0.1:6000" {
-		t.Errorf("PeerTag of another address = %v", got)
+	if got := c.Tag(b); got != "127.0.0.1:6000" {
+		t.Errorf("Tag of another address = %v", got)
 	}
-	if got := PeerTag(&net.UnixAddr{Name: "/tmp/s", Net: "unix"}); got != "/tmp/s" {
-		t.Errorf("PeerTag of a Unix address = %v", got)
+	if got := c.Tag(&net.UnixAddr{Name: "/tmp/s", Net: "unix"}); got != "/tmp/s" {
+		t.Errorf("Tag of a Unix address = %v", got)
 	}
 }
 
