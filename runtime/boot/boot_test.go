@@ -60,7 +60,7 @@ func TestTraceFileThroughRealTracer(t *testing.T) {
 		envTraceFile:   path,
 		envConsole:     "0",
 		envServiceName: "orders",
-	}), testDeps(&stderr))
+	}), testDeps(&stderr), nil)
 	if tr == nil {
 		t.Fatal("newTracing returned nil")
 	}
@@ -119,7 +119,7 @@ func TestTraceFileThroughRealTracer(t *testing.T) {
 func TestBadTraceFileKeepsTracing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "no-such-dir", "spans.jsonl")
 	var stderr syncBuffer
-	tr := newTracing(mapEnv(map[string]string{envTraceFile: path}), testDeps(&stderr))
+	tr := newTracing(mapEnv(map[string]string{envTraceFile: path}), testDeps(&stderr), nil)
 	if tr == nil || tr.tracer == nil {
 		t.Fatal("no tracer after a bad trace file")
 	}
@@ -136,7 +136,7 @@ func TestBadTraceFileKeepsTracing(t *testing.T) {
 
 func TestConsoleIsTheDefault(t *testing.T) {
 	var stderr syncBuffer
-	tr := newTracing(mapEnv(nil), testDeps(&stderr))
+	tr := newTracing(mapEnv(nil), testDeps(&stderr), nil)
 	if len(tr.sinks) != 1 {
 		t.Fatalf("sinks %v, want the console alone", tr.sinks)
 	}
@@ -158,7 +158,7 @@ func TestConsoleIsTheDefault(t *testing.T) {
 
 func TestNoSinksStillPropagates(t *testing.T) {
 	var stderr syncBuffer
-	tr := newTracing(mapEnv(map[string]string{envConsole: "off"}), testDeps(&stderr))
+	tr := newTracing(mapEnv(map[string]string{envConsole: "off"}), testDeps(&stderr), nil)
 	if len(tr.sinks) != 0 {
 		t.Fatalf("sinks %v, want none", tr.sinks)
 	}
@@ -179,7 +179,7 @@ func TestNoSinksStillPropagates(t *testing.T) {
 
 func TestDisabledBuildsNothing(t *testing.T) {
 	var stderr syncBuffer
-	if tr := newTracing(mapEnv(map[string]string{envDisabled: "1", envTraceFile: "/nonexistent/x"}), testDeps(&stderr)); tr != nil {
+	if tr := newTracing(mapEnv(map[string]string{envDisabled: "1", envTraceFile: "/nonexistent/x"}), testDeps(&stderr), nil); tr != nil {
 		t.Errorf("newTracing built %+v while disabled", tr)
 	}
 	if stderr.String() != "" {
@@ -272,7 +272,7 @@ func TestJaegerEndpointGetsPostOnFlush(t *testing.T) {
 	d := testDeps(&stderr)
 	d.roundTripper = rec
 	d.jaegerConfig = config.FromEnv
-	tr := newTracing(os.LookupEnv, d)
+	tr := newTracing(os.LookupEnv, d, nil)
 
 	if !IsUntraced(tr.collectorTransport) {
 		t.Fatalf("collector transport %T is not marked untraced", tr.collectorTransport)
@@ -319,7 +319,7 @@ func TestJaegerEndpointFailureIsReported(t *testing.T) {
 	var stderr syncBuffer
 	d := testDeps(&stderr)
 	d.jaegerConfig = config.FromEnv
-	tr := newTracing(os.LookupEnv, d)
+	tr := newTracing(os.LookupEnv, d, nil)
 	tr.tracer.StartSpan("lost").Finish()
 	tr.flush()
 	out := stderr.String()
@@ -341,7 +341,7 @@ func TestJaegerAgentOverUDP(t *testing.T) {
 	var stderr syncBuffer
 	d := testDeps(&stderr)
 	d.jaegerConfig = config.FromEnv
-	tr := newTracing(os.LookupEnv, d)
+	tr := newTracing(os.LookupEnv, d, nil)
 	tr.tracer.StartSpan("udp-span").Finish()
 	tr.flush()
 
@@ -377,7 +377,7 @@ func TestRemoteSamplerPollsThroughUntracedClient(t *testing.T) {
 			SamplingRefreshInterval: time.Hour, // the test polls by hand
 		}}, nil
 	}
-	tr := newTracing(mapEnv(map[string]string{envConsole: "0"}), d)
+	tr := newTracing(mapEnv(map[string]string{envConsole: "0"}), d, nil)
 	remote, ok := tr.sampler.(*jaeger.RemotelyControlledSampler)
 	if !ok {
 		t.Fatalf("sampler is %T, want remote", tr.sampler)
@@ -401,7 +401,7 @@ func TestBadJaegerSettingsFallBackToConsole(t *testing.T) {
 	d.jaegerConfig = func() (*config.Configuration, error) {
 		return nil, errString("cannot parse env var JAEGER_AGENT_PORT=abc")
 	}
-	tr := newTracing(mapEnv(map[string]string{envJaegerAgentPort: "abc"}), d)
+	tr := newTracing(mapEnv(map[string]string{envJaegerAgentPort: "abc"}), d, nil)
 	if len(tr.sinks) != 1 {
 		t.Fatalf("sinks %v", tr.sinks)
 	}
@@ -463,7 +463,7 @@ func TestFlushIsIdempotentAndBounded(t *testing.T) {
 func TestFlushSaysNothingWhenNothingLost(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "spans.jsonl")
 	var stderr syncBuffer
-	tr := newTracing(mapEnv(map[string]string{envTraceFile: path, envConsole: "0"}), testDeps(&stderr))
+	tr := newTracing(mapEnv(map[string]string{envTraceFile: path, envConsole: "0"}), testDeps(&stderr), nil)
 	tr.tracer.StartSpan("op").Finish()
 	tr.flush()
 	if stderr.String() != "" {
@@ -507,7 +507,7 @@ func TestChild(t *testing.T) {
 			t.Fatal("boot did not register its tracer")
 		}
 		// A tracer already registered (here, boot's own) is never replaced.
-		if again := install(mapEnv(nil), testDeps(io.Discard)); again != nil || opentracing.GlobalTracer() != Tracer() {
+		if again := install(mapEnv(nil), testDeps(io.Discard), nil); again != nil || opentracing.GlobalTracer() != Tracer() {
 			t.Fatal("install replaced a registered tracer")
 		}
 		opentracing.GlobalTracer().StartSpan("child-op").Finish()
