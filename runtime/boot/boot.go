@@ -188,6 +188,7 @@ func newTracing(env lookupFunc, d deps, otlp StartFunc) *tracing {
 		jaeger.TracerOptions.Gen128Bit(true),
 		jaeger.TracerOptions.Tag("ottoolexec.version", version()),
 	}
+	opts = append(opts, w3cOptions()...)
 	if cfg != nil {
 		for _, tag := range cfg.Tags { // JAEGER_TAGS
 			opts = append(opts, jaeger.TracerOptions.Tag(tag.Key, tag.Value))
