@@ -2,6 +2,7 @@ package boot
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -537,5 +538,63 @@ func TestUntracedMarkerMethod(t *testing.T) {
 	}
 	if _, ok := http.DefaultTransport.(interface{ OttoolexecUntraced() }); ok {
 		t.Error("a plain transport has the marker method")
+	}
+}
+
+// fakeDestination is a Destination that reports set figures.
+type fakeDestination struct {
+	closed         bool
+	pending, drops int64
+	problems       []string
+}
+
+func (d *fakeDestination) Close()             { d.closed = true }
+func (d *fakeDestination) Pending() int64     { return d.pending }
+func (d *fakeDestination) QueueDrops() int64  { return d.drops }
+func (d *fakeDestination) Problems() []string { return d.problems }
+
+func TestOTLPChosenBeforeJaeger(t *testing.T) {
+	var stderr bytes.Buffer
+	dest := &fakeDestination{drops: 3, problems: []string{"OTLP x: 2 spans not sent: refused"}}
+	own := opentracing.NoopTracer{}
+	var got Settings
+	start := func(s Settings) (opentracing.Tracer, Destination, error) {
+		got = s
+		return own, dest, nil
+	}
+	env := mapEnv(map[string]string{envOTLPEndpoint: "http://collector:4318", envJaegerEndpoint: "http://jaeger:14268/api/traces", envServiceName: "svc"})
+	tr := newTracing(env, testDeps(&stderr), start)
+	if tr.tracer != own || len(tr.sinks) != 0 || got.Service != "svc" || got.Stderr != &stderr {
+		t.Fatalf("tracer %T, sinks %d, settings %+v", tr.tracer, len(tr.sinks), got)
+	}
+	tr.flush()
+	if !dest.closed {
+		t.Error("flush did not close the OTLP destination")
+	}
+	want := "ottoolexec: 3 spans dropped (queue full)\nottoolexec: OTLP x: 2 spans not sent: refused\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+func TestOTLPWithoutExporterFallsBack(t *testing.T) {
+	var stderr bytes.Buffer
+	env := mapEnv(map[string]string{envOTLPTracesEndpoint: "http://collector:4318/v1/traces", envConsole: "0"})
+	tr := newTracing(env, testDeps(&stderr), nil)
+	if _, ok := tr.tracer.(*jaeger.Tracer); !ok {
+		t.Errorf("tracer %T, want jaeger's", tr.tracer)
+	}
+	want := "ottoolexec: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, but this program was built without the OTLP exporter: " + RebuildHint
+	if !strings.HasPrefix(stderr.String(), want) || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("stderr %q", stderr.String())
+	}
+}
+
+func TestOTLPStartFailureFallsBack(t *testing.T) {
+	var stderr bytes.Buffer
+	start := func(Settings) (opentracing.Tracer, Destination, error) { return nil, nil, errors.New("bad protocol") }
+	tr := newTracing(mapEnv(map[string]string{envOTLPEndpoint: "x", envConsole: "0"}), testDeps(&stderr), start)
+	if _, ok := tr.tracer.(*jaeger.Tracer); !ok || !strings.Contains(stderr.String(), "OTLP export (OTEL_EXPORTER_OTLP_ENDPOINT): bad protocol") {
+		t.Errorf("tracer %T, stderr %q", tr.tracer, stderr.String())
 	}
 }
