@@ -677,12 +677,17 @@ func (s *Session) checkUserVersions(mods []Module) error {
 	for _, r := range f.Replace {
 		replaced[r.Old.Path] = true
 	}
+	what, orPin, without := "the tracing runtime", " (or `ottoolexec pin`)", "build without ottoolexec"
+	if s.OTLP {
+		// pin records the runtime's own requirements, not the exporter's.
+		what, orPin, without = "the tracing runtime with the OTLP exporter", "", "build without OTTOOLEXEC_EXPORTERS=otlp"
+	}
 	for _, r := range f.Require {
 		for _, m := range mods {
 			if m.Path == r.Mod.Path && m.Version != r.Mod.Version && !replaced[m.Path] {
-				return fmt.Errorf("the tracing runtime needs %s %s, but %s requires %s; ottoolexec does not change your versions: "+
-					"accept the newer one with `go get %s@%s` (or `ottoolexec pin`), or build without ottoolexec",
-					m.Path, m.Version, gomod, r.Mod.Version, m.Path, m.Version)
+				return fmt.Errorf("%s needs %s %s, but %s requires %s; ottoolexec does not change your versions: "+
+					"accept the newer one with `go get %s@%s`%s, or %s",
+					what, m.Path, m.Version, gomod, r.Mod.Version, m.Path, m.Version, orPin, without)
 			}
 		}
 	}
