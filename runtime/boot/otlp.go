@@ -113,5 +113,12 @@ func (t *tracing) startOTLP(env lookupFunc, otlp StartFunc, service string) bool
 	}
 	t.tracer = tracer
 	t.destinations = []Destination{dest}
+	// The console and the trace file take spans of the Jaeger tracer only.
+	if on, _, _ := env.flag(envConsole); on {
+		t.warn(fmt.Errorf("%s=%s: no console trees while exporting over OTLP", envConsole, env.get(envConsole)))
+	}
+	if env.get(envTraceFile) != "" {
+		t.warn(fmt.Errorf("%s is not written while exporting over OTLP", envTraceFile))
+	}
 	return true
 }
