@@ -287,9 +287,11 @@ func (s *Session) prepareModule(gomod string) error {
 				return fmt.Errorf("adding the OTLP exporter to the temporary go.mod: %w", err)
 			}
 		}
-		f.Cleanup()
-		if userMod, err = f.Format(); err != nil {
-			return fmt.Errorf("writing the temporary go.mod: %w", err)
+		if !required || s.OTLP {
+			f.Cleanup()
+			if userMod, err = f.Format(); err != nil {
+				return fmt.Errorf("writing the temporary go.mod: %w", err)
+			}
 		}
 		s.modfile = filepath.Join(s.dir, "go.mod")
 		s.modDir = s.Dir

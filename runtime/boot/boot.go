@@ -22,6 +22,12 @@
 //
 // The other JAEGER_* variables read by jaeger-client-go's config.FromEnv
 // (JAEGER_TAGS, JAEGER_REPORTER_*, JAEGER_SAMPLING_ENDPOINT, ...) apply too.
+//
+// The tracer, in order: one the program registered itself; OTLP, when an
+// OTEL_EXPORTER_OTLP_*ENDPOINT is set and the program was built with the
+// exporter; Jaeger, when a JAEGER_* reporting variable is set; else a
+// Jaeger tracer reporting to the console and the trace file. Every tracer
+// sends W3C traceparent beside uber-trace-id and accepts either (w3c.go).
 package boot
 
 import (
