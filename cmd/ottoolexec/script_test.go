@@ -79,6 +79,13 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 			env.Setenv("OTTOOLEXEC", filepath.Join(binDir, "ottoolexec"))
+			// The checkout the binary was built from, for scripts that
+			// use it as a module directory.
+			src, err := filepath.Abs(filepath.Join("..", ".."))
+			if err != nil {
+				return err
+			}
+			env.Setenv("OTTOOLEXEC_SRC", src)
 			for k, v := range shared {
 				env.Setenv(k, v)
 			}

@@ -268,7 +268,7 @@ func (s *Session) prepareModule(gomod string) error {
 			// it requires: the nested build must use that copy, or the
 			// binary would hold two. That is only right when it is the
 			// runtime this ottoolexec splices hooks for.
-			if err := s.checkUserRuntime(gomod); err != nil {
+			if err := s.checkUserRuntime(gomod, f); err != nil {
 				return err
 			}
 		} else {
@@ -340,8 +340,19 @@ func (s *Session) runtimeSums() (gomod, gosum []byte, err error) {
 
 // checkUserRuntime makes sure that the version of ottoolexec's module the
 // user's go.mod requires carries the same runtime as this ottoolexec.
-func (s *Session) checkUserRuntime(gomod string) error {
+func (s *Session) checkUserRuntime(gomod string, f *modfile.File) error {
 	var memo struct{ Version, Dir, Hash string }
+	// A replace by a directory (a checkout of ottoolexec next to the
+	// program): go mod download has nothing to say about it, and the
+	// directory's content can change between builds, so it is read every
+	// time rather than memoised.
+	if dir := localReplace(f, gomod); dir != "" {
+		hash, err := runtimeTreeHash(os.DirFS(dir))
+		if err != nil {
+			return fmt.Errorf("%s replaces %s by %s: reading it: %w", gomod, ModulePath, dir, err)
+		}
+		return s.compareUserRuntime(gomod, "(replaced by "+dir+")", hash)
+	}
 	err := s.Memo("user-runtime", &memo, func() error {
 		args := []string{"mod", "download", "-json"}
 		if s.Flags.Modfile != "" {
@@ -355,7 +366,7 @@ func (s *Session) checkUserRuntime(gomod string) error {
 		}
 		var m struct{ Version, Dir, Error string }
 		if err := json.Unmarshal(out, &m); err != nil {
-			return fmt.Errorf("decoding go mod download output: %w", err)
+			return fmt.Errorf("decoding the output of go mod download -json %s (%q): %w", ModulePath, out, err)
 		}
 		if m.Error != "" {
 			return fmt.Errorf("%s: %s", ModulePath, m.Error)
@@ -370,16 +381,38 @@ func (s *Session) checkUserRuntime(gomod string) error {
 	if err != nil {
 		return err
 	}
+	return s.compareUserRuntime(gomod, memo.Version, memo.Hash)
+}
+
+// compareUserRuntime fails unless hash, the runtime tree of the version
+// of ottoolexec's module that gomod requires, is the one this ottoolexec
+// carries.
+func (s *Session) compareUserRuntime(gomod, version, hash string) error {
 	ours, err := embeddedRuntimeHash()
 	if err != nil {
 		return err
 	}
-	if memo.Hash != ours {
+	if hash != ours {
 		return fmt.Errorf("%s requires %s %s, whose runtime is not the one this ottoolexec links (it was built from another version): "+
 			"build with the matching ottoolexec (after `ottoolexec pin`: go tool ottoolexec go build ./...), or require the version this ottoolexec comes from",
-			gomod, ModulePath, memo.Version)
+			gomod, ModulePath, version)
 	}
 	return nil
+}
+
+// localReplace returns the directory that f (the go.mod at gomod)
+// replaces ottoolexec's module by, or "" when it has no such replace.
+func localReplace(f *modfile.File, gomod string) string {
+	for _, r := range f.Replace {
+		if r.Old.Path != ModulePath || r.New.Version != "" {
+			continue
+		}
+		if filepath.IsAbs(r.New.Path) {
+			return r.New.Path
+		}
+		return filepath.Join(filepath.Dir(gomod), r.New.Path)
+	}
+	return ""
 }
 
 // prepareWorkspace writes the temporary go.work the nested command
@@ -606,7 +639,14 @@ func (s *Session) list(env []string, args []string) ([]listed, error) {
 			return nil, fmt.Errorf("decoding go list output: %w", err)
 		}
 		if p.Error != nil {
-			return nil, fmt.Errorf("resolving the ottoolexec runtime: %s", strings.TrimSpace(p.Error.Err))
+			msg := strings.TrimSpace(p.Error.Err)
+			if strings.Contains(msg, "module lookup disabled") {
+				// GOPROXY=off (or -mod=vendor's offline cousin): the
+				// program's own packages are all in the module cache, but
+				// a module version that only the runtime builds is not.
+				msg += " (the runtime needs a module version that is not in the module cache: build once with the module proxy reachable, or record the runtime's requirements with `ottoolexec pin`)"
+			}
+			return nil, fmt.Errorf("resolving the ottoolexec runtime: package %s: %s", p.ImportPath, msg)
 		}
 		pkgs = append(pkgs, p)
 	}

@@ -15,8 +15,12 @@ import (
 // the goroutines it starts) answers, when the goroutine rule is linked in.
 
 var (
-	slotGet func() unsafe.Pointer     // nil until runtime/gls registers
-	slotSet func(unsafe.Pointer)      // the runtime's accessors
+	// The runtime's accessors, once runtime/gls registers them. Until
+	// then slotGet answers nil, so that reading the slot needs no test of
+	// its own and stays cheap enough to inline.
+	slotGet = noSlot
+	slotSet func(unsafe.Pointer)
+	hasSlot bool
 	custom  atomic.Pointer[CurrentFn] // the program's own way, if any
 )
 
@@ -33,17 +37,16 @@ type slotValue struct {
 // UseGoroutineSlot installs the runtime's accessors for the goroutine
 // slot. Only runtime/gls calls it, at init.
 func UseGoroutineSlot(get func() unsafe.Pointer, set func(unsafe.Pointer)) {
-	slotGet, slotSet = get, set
+	slotGet, slotSet, hasSlot = get, set, true
 }
 
+func noSlot() unsafe.Pointer { return nil }
+
 // HasGoroutineSlot reports whether spans can follow goroutines.
-func HasGoroutineSlot() bool { return slotGet != nil }
+func HasGoroutineSlot() bool { return hasSlot }
 
 // GoroutineSpan returns the span in the current goroutine's slot, or nil.
 func GoroutineSpan() opentracing.Span {
-	if slotGet == nil {
-		return nil
-	}
 	if v := (*slotValue)(slotGet()); v != nil {
 		return v.span
 	}
@@ -54,7 +57,7 @@ func GoroutineSpan() opentracing.Span {
 // and returns the function that puts back the previous one. Goroutines
 // started from now on inherit span.
 func SetGoroutineSpan(span opentracing.Span) (restore func()) {
-	if slotGet == nil {
+	if !hasSlot {
 		return func() {}
 	}
 	prev := slotGet()
@@ -79,6 +82,17 @@ func SetCurrentFn(f CurrentFn) {
 // Current returns the current span: the program's own CurrentFn if it set
 // one and that finds a span, else the span in ctx, else the goroutine's.
 func Current(ctx context.Context) opentracing.Span {
+	// The common no-context case stays small enough to inline into the
+	// caller (CurrentSpan(nil), every splice without a context): one
+	// atomic load and the slot read.
+	if ctx == nil && custom.Load() == nil {
+		return GoroutineSpan()
+	}
+	return current(ctx)
+}
+
+// current is Current's general case.
+func current(ctx context.Context) opentracing.Span {
 	if f := custom.Load(); f != nil {
 		if s := (*f)(ctx); s != nil {
 			return s
@@ -141,7 +155,7 @@ func Covered(ctx context.Context, layer string) context.Context {
 // (SetGoroutineSpan: a task handler) is no longer covered. Without the
 // goroutine slot it does nothing.
 func CoverGoroutine(layer string) (restore func()) {
-	if slotGet == nil {
+	if !hasSlot {
 		return func() {}
 	}
 	prev := slotGet()
@@ -172,7 +186,7 @@ func IsCovered(ctx context.Context, layer string) bool {
 			return false
 		}
 	}
-	if slotGet == nil {
+	if !hasSlot {
 		return false
 	}
 	v := (*slotValue)(slotGet())
