@@ -13,3 +13,12 @@ import "embed"
 //
 //go:embed go.mod go.sum runtime hooks
 var Source embed.FS
+
+// OTLPSource holds runtime/_otlp, the OTLP exporter: a module of its own
+// (its go.mod and go.sum are stored as go.mod.txt and go.sum.txt, since a
+// directory with a go.mod could not be embedded here), written out beside
+// the runtime and required only by builds that select it. The leading "_"
+// keeps it out of this module's packages and out of Source.
+//
+//go:embed runtime/_otlp
+var OTLPSource embed.FS

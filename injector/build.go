@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/injector/config"
 	"github.com/ottoolexec/ottoolexec/injector/directive"
 	"github.com/ottoolexec/ottoolexec/injector/goflags"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
@@ -13,8 +14,9 @@ import (
 
 // build is what a toolexec invocation knows about the build it is part of.
 type build struct {
-	rules   []*hooks.Rule // enabled integrations
-	session *resolve.Session
+	rules     []*hooks.Rule // enabled integrations
+	exporters []string      // optional exporters selected
+	session   *resolve.Session
 }
 
 // newBuild inspects the parent go command and opens the runtime
@@ -31,6 +33,10 @@ func newBuild(tool string) (*build, error) {
 // in dir.
 func openBuild(tool string, args []string, dir string) (*build, error) {
 	rules, err := enabledRules()
+	if err != nil {
+		return nil, err
+	}
+	exporters, err := selectedExporters()
 	if err != nil {
 		return nil, err
 	}
@@ -60,16 +66,18 @@ func openBuild(tool string, args []string, dir string) (*build, error) {
 		// Everything spliced code may import: what main packages import,
 		// what //ottrace:span directives call, and what rules for
 		// non-standard targets call.
-		Packages: append(append(runtimePackages(rules), directive.RuntimePackage), importedPackages(rules)...),
+		Packages: append(append(runtimePackages(rules, exporters), directive.RuntimePackage), importedPackages(rules)...),
+		OTLP:     hasOTLP(exporters),
 		CacheDir: cache,
 		// The nested build splices exactly the parent's selection, even
 		// where it would not find the parent's ottoolexec.yaml.
-		Environ: []string{"OTTOOLEXEC_DISABLE=", "OTTOOLEXEC_INTEGRATIONS=" + ruleNames(rules)},
+		Environ: []string{"OTTOOLEXEC_DISABLE=", "OTTOOLEXEC_INTEGRATIONS=" + ruleNames(rules),
+			config.ExportersVar + "=" + strings.Join(exporters, ",")},
 	}
 	if err := s.Open(); err != nil {
 		return nil, err
 	}
-	return &build{rules: rules, session: s}, nil
+	return &build{rules: rules, exporters: exporters, session: s}, nil
 }
 
 // identity returns the tool identity of this build.
@@ -78,7 +86,7 @@ func (b *build) identity() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return identity(b.rules, versions, b.session.CacheDir)
+	return identity(b.rules, b.exporters, versions, b.session.CacheDir)
 }
 
 // archives returns the compiled runtime for this build.
@@ -124,7 +132,7 @@ func (b *build) mainImports(archives map[string]resolve.Package) ([]string, erro
 	}
 	var imports []string
 	err = b.session.Memo("imports-"+resolve.ShortHash(id), &imports, func() error {
-		imports, err = mainImports(b.rules, archives)
+		imports, err = mainImports(b.rules, b.exporters, archives)
 		return err
 	})
 	return imports, err

@@ -65,7 +65,11 @@ func Explain(w io.Writer, dir string, patterns []string) error {
 		pkgs = append(pkgs, p)
 		byPath[p.ImportPath] = resolve.Package{ImportPath: p.ImportPath, Name: p.Name, Dir: p.Dir, GoFiles: p.GoFiles, Standard: p.Standard}
 	}
-	imports, err := mainImports(rules, byPath)
+	exporters, err := selectedExporters()
+	if err != nil {
+		return err
+	}
+	imports, err := mainImports(rules, exporters, byPath)
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ var selfID = sync.OnceValues(func() (string, error) {
 
 // identity is what ottoolexec adds to the compiler's and linker's tool ID,
 // and so to the key of every build cache entry: the binary itself, the
-// integrations enabled, the module versions the runtime is built with, and
+// integrations and exporters enabled, the module versions the runtime is built with, and
 // the cache directory the runtime source is written under. It is a pure
 // function of those inputs, so an unchanged build hits the cache; and it
 // differs from a plain build's, so traced and plain archives never mix.
@@ -62,7 +62,7 @@ var selfID = sync.OnceValues(func() (string, error) {
 // without it a package compiled against the runtime under one
 // OTTOOLEXEC_CACHE would be reused with the runtime under another, and
 // the link would fail with "fingerprint mismatch".
-func identity(rules []*hooks.Rule, versions []resolve.Module, cacheDir string) (string, error) {
+func identity(rules []*hooks.Rule, exporters []string, versions []resolve.Module, cacheDir string) (string, error) {
 	self, err := selfID()
 	if err != nil {
 		return "", err
@@ -72,6 +72,9 @@ func identity(rules []*hooks.Rule, versions []resolve.Module, cacheDir string) (
 	fmt.Fprintf(h, "cache %s\n", cacheDir)
 	for _, r := range rules {
 		fmt.Fprintf(h, "rule %s\n", r.Name)
+	}
+	for _, e := range exporters {
+		fmt.Fprintf(h, "exporter %s\n", e)
 	}
 	for _, m := range versions {
 		fmt.Fprintf(h, "module %s %s\n", m.Path, m.Version)

@@ -131,6 +131,22 @@ var enabledRules = sync.OnceValues(func() ([]*hooks.Rule, error) {
 	return rules, nil
 })
 
+// selectedExporters returns the optional exporters this build links, from
+// OTTOOLEXEC_EXPORTERS (see injector/config).
+var selectedExporters = sync.OnceValues(func() ([]string, error) {
+	return config.SelectExporters(os.Getenv(config.ExportersVar))
+})
+
+// hasOTLP reports whether exporters selects the OTLP exporter.
+func hasOTLP(exporters []string) bool {
+	for _, e := range exporters {
+		if e == "otlp" {
+			return true
+		}
+	}
+	return false
+}
+
 // targeted reports whether any integration, enabled or not, targets
 // pkgPath: the cheap test that lets every other package skip reading the
 // configuration.
@@ -173,9 +189,13 @@ func moduleRootFrom(dir string) string {
 }
 
 // runtimePackages returns the runtime packages a traced main imports when
-// the given rules are in force: the boot package, then each rule's own.
-func runtimePackages(rules []*hooks.Rule) []string {
+// the given rules and exporters are in force: the boot package, the
+// exporters', then each rule's own.
+func runtimePackages(rules []*hooks.Rule, exporters []string) []string {
 	pkgs := []string{bootPackage}
+	if hasOTLP(exporters) {
+		pkgs = append(pkgs, resolve.OTLPPackage)
+	}
 	seen := map[string]bool{bootPackage: true}
 	for _, r := range rules {
 		for _, p := range r.Runtime {

@@ -127,6 +127,9 @@ func mainFile(imports []string) string {
 		}
 	}
 	b.WriteString(")\n\n// __ottoolexec_mainReturned flushes finished spans when main.main returns.\nfunc __ottoolexec_mainReturned() { __ottoolexec_boot.Flush() }\n")
+	// This init runs after every imported package's: boot may have waited
+	// for an exporter to register (see runtime/boot/otlp.go).
+	b.WriteString("\nfunc init() { __ottoolexec_boot.InitDone() }\n")
 	return b.String()
 }
 
@@ -135,7 +138,7 @@ func mainFile(imports []string) string {
 // standard library rule that does not fit this toolchain left its target
 // untouched, and its runtime half must then stay out, since it refers to
 // what the rule would have added.
-func mainImports(rules []*hooks.Rule, pkgs map[string]resolve.Package) ([]string, error) {
+func mainImports(rules []*hooks.Rule, exporters []string, pkgs map[string]resolve.Package) ([]string, error) {
 	var fitting []*hooks.Rule
 	for _, r := range rules {
 		ok, err := fits(r, pkgs)
@@ -146,7 +149,7 @@ func mainImports(rules []*hooks.Rule, pkgs map[string]resolve.Package) ([]string
 			fitting = append(fitting, r)
 		}
 	}
-	return runtimePackages(fitting), nil
+	return runtimePackages(fitting, exporters), nil
 }
 
 // fits reports whether rule r applies to its target as the build compiles

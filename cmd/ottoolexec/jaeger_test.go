@@ -18,12 +18,15 @@ import (
 //	jaeger start
 //	    start Jaeger (built once from the module proxy and cached, see
 //	    internal/jaegertest) on free loopback ports, set JAEGER_ENDPOINT
-//	    and the other JAEGER_* variables for the rest of the script, and
-//	    stop it when the script ends
+//	    for the rest of the script, and OTLP_HTTP_ENDPOINT and
+//	    OTLP_GRPC_ENDPOINT to its OTLP receivers (values for
+//	    OTEL_EXPORTER_OTLP_ENDPOINT), and stop it when the script ends
 //	jaeger spans SERVICE N FILE
 //	    wait until Jaeger's query API shows at least N spans of SERVICE and
 //	    write every span of those traces to FILE in the JSONL form of
-//	    OTTOOLEXEC_TRACE_FILE, for the spans command to check
+//	    OTTOOLEXEC_TRACE_FILE, for the spans command to check; the tags of
+//	    a span's process (for OTLP: the resource's attributes) are among
+//	    its tags, each prefixed "process."
 func cmdJaeger(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
 		ts.Fatalf("usage: jaeger start | jaeger spans service n file")
@@ -39,6 +42,8 @@ func cmdJaeger(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Defer(srv.Stop)
 		ts.Setenv("JAEGER_ENDPOINT", srv.CollectorEndpoint)
 		ts.Setenv("JAEGER_QUERY_URL", srv.QueryURL)
+		ts.Setenv("OTLP_HTTP_ENDPOINT", srv.OTLPHTTPEndpoint)
+		ts.Setenv("OTLP_GRPC_ENDPOINT", "http://"+srv.OTLPGRPCEndpoint)
 		jaegerServers.Store(ts, srv)
 	case "spans":
 		if len(args) != 4 {
@@ -60,6 +65,13 @@ func cmdJaeger(ts *testscript.TestScript, neg bool, args []string) {
 		defer f.Close()
 		for _, tr := range traces {
 			for _, s := range tr.Spans {
+				tags := make(map[string]any, len(s.Tags)+len(s.ProcessTags))
+				for k, v := range s.ProcessTags {
+					tags["process."+k] = v
+				}
+				for k, v := range s.Tags {
+					tags[k] = v
+				}
 				data, err := spanfile.Span{
 					TraceID:   s.TraceID,
 					SpanID:    s.SpanID,
@@ -68,7 +80,7 @@ func cmdJaeger(ts *testscript.TestScript, neg bool, args []string) {
 					Service:   s.ServiceName,
 					Start:     s.StartTime,
 					Duration:  s.Duration,
-					Tags:      s.Tags,
+					Tags:      tags,
 				}.MarshalJSON()
 				ts.Check(err)
 				_, err = f.Write(append(data, '\n'))

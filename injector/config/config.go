@@ -279,3 +279,38 @@ func stripComment(line string) string {
 	}
 	return line
 }
+
+// ExportersVar selects the optional exporters a traced program links, by
+// name, comma-separated. They are off by default: each brings modules of
+// its own into the build (OTLP: the OpenTelemetry SDK and gRPC), which
+// only programs that use it should carry.
+const ExportersVar = "OTTOOLEXEC_EXPORTERS"
+
+// Exporters are the optional exporters there are.
+var Exporters = []string{"otlp"}
+
+// SelectExporters reads the value of ExportersVar: the exporters it names,
+// in the order of Exporters, each once.
+func SelectExporters(env string) ([]string, error) {
+	on := make(map[string]bool)
+	for _, name := range strings.Split(env, ",") {
+		if name = strings.ToLower(strings.TrimSpace(name)); name == "" {
+			continue
+		}
+		known := false
+		for _, e := range Exporters {
+			known = known || e == name
+		}
+		if !known {
+			return nil, fmt.Errorf("%s: unknown exporter %q (known: %s)", ExportersVar, name, strings.Join(Exporters, ", "))
+		}
+		on[name] = true
+	}
+	var selected []string
+	for _, e := range Exporters {
+		if on[e] {
+			selected = append(selected, e)
+		}
+	}
+	return selected, nil
+}

@@ -191,3 +191,16 @@ func TestUnreadableFile(t *testing.T) {
 		t.Errorf("got error %v, want one naming %s", err, path)
 	}
 }
+
+func TestSelectExporters(t *testing.T) {
+	for env, want := range map[string]string{"": "", " , ": "", "otlp": "otlp", " OTLP ,otlp,": "otlp"} {
+		got, err := SelectExporters(env)
+		if err != nil || strings.Join(got, ",") != want {
+			t.Errorf("%q: got %q, %v; want %q", env, got, err, want)
+		}
+	}
+	_, err := SelectExporters("otlp,zipkin")
+	if want := `OTTOOLEXEC_EXPORTERS: unknown exporter "zipkin" (known: otlp)`; err == nil || err.Error() != want {
+		t.Errorf("got error %v, want %s", err, want)
+	}
+}

@@ -78,6 +78,10 @@ type Session struct {
 	Packages []string      // runtime packages to resolve
 	CacheDir string        // ottoolexec's cache directory
 	Environ  []string      // extra environment for nested go commands
+	// OTLP says the build selected the OTLP exporter: its module
+	// (OTLPModulePath) joins the temporary module files, and with it the
+	// OpenTelemetry modules. Packages must then name OTLPPackage.
+	OTLP bool
 	// PGO, if set, is the -pgo value nested builds use instead of the
 	// parent's: with -pgo=auto the parent compiles with the default.pgo
 	// of its main package, which a nested build of non-main packages
@@ -111,8 +115,8 @@ type Package struct {
 // module files if this key has not been seen before.
 func (s *Session) Open() error {
 	h := sha256.New()
-	fmt.Fprintf(h, "self %s\ndir %s\nenv %+v\nflags %q %q %q\npackages %q\nosenv %q %q\n",
-		s.SelfID, s.Dir, s.Env, s.Flags.Repeat, s.Flags.Mod, s.Flags.Modfile, s.Packages,
+	fmt.Fprintf(h, "self %s\ndir %s\nenv %+v\nflags %q %q %q\npackages %q\notlp %t\nosenv %q %q\n",
+		s.SelfID, s.Dir, s.Env, s.Flags.Repeat, s.Flags.Mod, s.Flags.Modfile, s.Packages, s.OTLP,
 		os.Getenv("GOPROXY"), os.Getenv("GONOSUMDB"))
 	gomod := s.gomodPath()
 	if gomod == "" {
@@ -234,7 +238,7 @@ func (s *Session) prepareModule(gomod string) error {
 	if err := os.MkdirAll(s.dir, 0o777); err != nil {
 		return fmt.Errorf("creating %s: %w", s.dir, err)
 	}
-	_, runtimeSum, err := RuntimeGoMod()
+	_, runtimeSum, err := s.runtimeSums()
 	if err != nil {
 		return err
 	}
@@ -268,12 +272,22 @@ func (s *Session) prepareModule(gomod string) error {
 				return err
 			}
 		} else {
-			if err := f.AddRequire(ModulePath, "v0.0.0-00010101000000-000000000000"); err != nil {
+			if err := f.AddRequire(ModulePath, zeroVersion); err != nil {
 				return fmt.Errorf("adding the runtime to the temporary go.mod: %w", err)
 			}
 			if err := f.AddReplace(ModulePath, "", src, ""); err != nil {
 				return fmt.Errorf("adding the runtime to the temporary go.mod: %w", err)
 			}
+		}
+		if s.OTLP {
+			if err := f.AddRequire(OTLPModulePath, zeroVersion); err != nil {
+				return fmt.Errorf("adding the OTLP exporter to the temporary go.mod: %w", err)
+			}
+			if err := f.AddReplace(OTLPModulePath, "", filepath.Join(src, filepath.FromSlash(otlpOut)), ""); err != nil {
+				return fmt.Errorf("adding the OTLP exporter to the temporary go.mod: %w", err)
+			}
+		}
+		if !required || s.OTLP {
 			f.Cleanup()
 			if userMod, err = f.Format(); err != nil {
 				return fmt.Errorf("writing the temporary go.mod: %w", err)
@@ -284,8 +298,12 @@ func (s *Session) prepareModule(gomod string) error {
 	} else {
 		// No main module (GOPATH mode, or building the standard library
 		// itself): resolve in a module of our own.
-		userMod = fmt.Appendf(nil, "module ottoolexec.invalid/nested\n\ngo %s\n\nrequire %s v0.0.0-00010101000000-000000000000\n\nreplace %s => %s\n",
-			runtimeGoVersion, ModulePath, ModulePath, src)
+		userMod = fmt.Appendf(nil, "module ottoolexec.invalid/nested\n\ngo %s\n\nrequire %s %s\n\nreplace %s => %s\n",
+			runtimeGoVersion, ModulePath, zeroVersion, ModulePath, src)
+		if s.OTLP {
+			userMod = fmt.Appendf(userMod, "\nrequire %s %s\n\nreplace %s => %s\n",
+				OTLPModulePath, zeroVersion, OTLPModulePath, filepath.Join(src, filepath.FromSlash(otlpOut)))
+		}
 		// go install module/cmd@version: that module is the build's main
 		// module, and its requirements can raise versions the runtime
 		// shares with it (go.uber.org/atomic). Requiring it here lets the
@@ -299,6 +317,25 @@ func (s *Session) prepareModule(gomod string) error {
 		return err
 	}
 	return writeIfChanged(filepath.Join(s.dir, "go.sum"), MergeSums(userSum, runtimeSum))
+}
+
+// zeroVersion is the version the temporary module files require the
+// runtime modules at; a replace gives them their source.
+const zeroVersion = "v0.0.0-00010101000000-000000000000"
+
+// runtimeSums returns the runtime module's go.mod and the go.sum lines the
+// nested resolution needs: the runtime's, and the OTLP exporter's when the
+// build selected it.
+func (s *Session) runtimeSums() (gomod, gosum []byte, err error) {
+	gomod, gosum, err = RuntimeGoMod()
+	if err != nil || !s.OTLP {
+		return gomod, gosum, err
+	}
+	otlpSum, err := OTLPGoSum()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the OTLP exporter's go.sum: %w", err)
+	}
+	return gomod, MergeSums(gosum, otlpSum), nil
 }
 
 // checkUserRuntime makes sure that the version of ottoolexec's module the
@@ -438,6 +475,11 @@ func (s *Session) prepareWorkspace() error {
 	if err := wf.AddUse(src, ModulePath); err != nil {
 		return err
 	}
+	if s.OTLP {
+		if err := wf.AddUse(filepath.Join(src, filepath.FromSlash(otlpOut)), OTLPModulePath); err != nil {
+			return err
+		}
+	}
 	// The runtime module's go line must not be newer than the workspace's.
 	if wf.Go == nil || semver.Compare("v"+wf.Go.Version, "v"+runtimeGoVersion) < 0 {
 		if err := wf.AddGoStmt(runtimeGoVersion); err != nil {
@@ -453,7 +495,7 @@ func (s *Session) prepareWorkspace() error {
 	if err := writeIfChanged(s.workFile, modfile.Format(wf.Syntax)); err != nil {
 		return err
 	}
-	_, runtimeSum, err := RuntimeGoMod()
+	_, runtimeSum, err := s.runtimeSums()
 	if err != nil {
 		return err
 	}
@@ -641,7 +683,7 @@ func (s *Session) Versions() ([]Module, error) {
 	}
 	seen := make(map[string]bool)
 	for _, p := range pkgs {
-		if p.Module == nil || seen[p.Module.Path] || p.Module.Path == ModulePath {
+		if p.Module == nil || seen[p.Module.Path] || p.Module.Path == ModulePath || p.Module.Path == OTLPModulePath {
 			continue
 		}
 		seen[p.Module.Path] = true
@@ -677,12 +719,17 @@ func (s *Session) checkUserVersions(mods []Module) error {
 	for _, r := range f.Replace {
 		replaced[r.Old.Path] = true
 	}
+	what, orPin, without := "the tracing runtime", " (or `ottoolexec pin`)", "build without ottoolexec"
+	if s.OTLP {
+		// pin records the runtime's own requirements, not the exporter's.
+		what, orPin, without = "the tracing runtime with the OTLP exporter", "", "build without OTTOOLEXEC_EXPORTERS=otlp"
+	}
 	for _, r := range f.Require {
 		for _, m := range mods {
 			if m.Path == r.Mod.Path && m.Version != r.Mod.Version && !replaced[m.Path] {
-				return fmt.Errorf("the tracing runtime needs %s %s, but %s requires %s; ottoolexec does not change your versions: "+
-					"accept the newer one with `go get %s@%s` (or `ottoolexec pin`), or build without ottoolexec",
-					m.Path, m.Version, gomod, r.Mod.Version, m.Path, m.Version)
+				return fmt.Errorf("%s needs %s %s, but %s requires %s; ottoolexec does not change your versions: "+
+					"accept the newer one with `go get %s@%s`%s, or %s",
+					what, m.Path, m.Version, gomod, r.Mod.Version, m.Path, m.Version, orPin, without)
 			}
 		}
 	}

@@ -35,25 +35,94 @@ var RuntimeModules = []string{
 	"go.uber.org/atomic",
 }
 
+// OTLPModulePath is the module of the OTLP exporter, which a build requires
+// only when it selects that exporter; OTLPPackage is its package.
+const (
+	OTLPModulePath = ModulePath + "/runtime/otlp"
+	OTLPPackage    = OTLPModulePath
+)
+
+// otlpDir is where the OTLP module is stored in the embedded source, and
+// otlpOut where it is written out, relative to the runtime module: at the
+// directory its module path names, so its go.mod's replace of the runtime
+// module (../..) holds both in this repository and written out.
+const (
+	otlpDir = "runtime/_otlp"
+	otlpOut = "runtime/otlp"
+)
+
+// otlpName maps the stored names of the OTLP module's files to the names
+// they are written out under.
+func otlpName(stored string) string {
+	switch stored {
+	case "go.mod.txt":
+		return "go.mod"
+	case "go.sum.txt":
+		return "go.sum"
+	}
+	return stored
+}
+
 var sourceHash = sync.OnceValues(func() (string, error) {
 	h := sha256.New()
-	err := fs.WalkDir(ottoolexec.Source, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(ottoolexec.Source, path)
+	for _, fsys := range []fs.FS{ottoolexec.Source, ottoolexec.OTLPSource} {
+		err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := fs.ReadFile(fsys, path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s %d\n", path, len(data))
+			h.Write(data)
+			return nil
+		})
 		if err != nil {
-			return err
+			return "", fmt.Errorf("hashing the embedded runtime source: %w", err)
 		}
-		fmt.Fprintf(h, "%s %d\n", path, len(data))
-		h.Write(data)
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("hashing the embedded runtime source: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:24], nil
 })
+
+// OTLPGoSum returns the go.sum of the OTLP module, which a build selecting
+// it merges into its temporary go.sum.
+func OTLPGoSum() ([]byte, error) {
+	return fs.ReadFile(ottoolexec.OTLPSource, otlpDir+"/go.sum.txt")
+}
+
+// embeddedFiles lists every file of the written-out runtime: its path in
+// the embedded source and in the written-out tree. go.mod and go.sum of
+// the runtime module are generated, not listed.
+func embeddedFiles() ([]embeddedFile, error) {
+	var files []embeddedFile
+	err := fs.WalkDir(ottoolexec.Source, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path == "go.mod" || path == "go.sum" {
+			return err
+		}
+		files = append(files, embeddedFile{ottoolexec.Source, path, path})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(ottoolexec.OTLPSource, otlpDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			files = append(files, embeddedFile{ottoolexec.OTLPSource, otlpDir + "/" + e.Name(), otlpOut + "/" + otlpName(e.Name())})
+		}
+	}
+	return files, nil
+}
+
+// embeddedFile is one file of the runtime source.
+type embeddedFile struct {
+	fsys      fs.FS
+	path, out string // in fsys, and written out (slash-separated)
+}
 
 // RuntimeGoMod returns the go.mod and go.sum of the runtime module as it is
 // written out: ottoolexec's own requirements, limited to RuntimeModules.
@@ -119,20 +188,20 @@ func WriteSource(cacheDir string) (string, error) {
 		return "", fmt.Errorf("writing the runtime source: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	err = fs.WalkDir(ottoolexec.Source, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == "." || path == "go.mod" || path == "go.sum" {
-			return err
-		}
-		out := filepath.Join(tmp, filepath.FromSlash(path))
-		if d.IsDir() {
-			return os.Mkdir(out, 0o777)
-		}
-		data, err := fs.ReadFile(ottoolexec.Source, path)
+	files, err := embeddedFiles()
+	for _, f := range files {
 		if err != nil {
-			return err
+			break
 		}
-		return os.WriteFile(out, data, 0o444)
-	})
+		out := filepath.Join(tmp, filepath.FromSlash(f.out))
+		if err = os.MkdirAll(filepath.Dir(out), 0o777); err != nil {
+			break
+		}
+		var data []byte
+		if data, err = fs.ReadFile(f.fsys, f.path); err == nil {
+			err = os.WriteFile(out, data, 0o444)
+		}
+	}
 	if err == nil {
 		err = os.WriteFile(filepath.Join(tmp, "go.mod"), gomod, 0o444)
 	}
@@ -161,20 +230,22 @@ func RepairSource(cacheDir string) error {
 	if err != nil {
 		return err
 	}
-	damaged := fs.WalkDir(ottoolexec.Source, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || path == "go.mod" || path == "go.sum" {
-			return err
-		}
-		want, err := fs.ReadFile(ottoolexec.Source, path)
+	files, err := embeddedFiles()
+	if err != nil {
+		return err
+	}
+	var damaged error
+	for _, f := range files {
+		want, err := fs.ReadFile(f.fsys, f.path)
 		if err != nil {
 			return err
 		}
-		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(path)))
-		if err != nil || !bytes.Equal(got, want) {
-			return fmt.Errorf("%s differs from the runtime built into ottoolexec", filepath.Join(dir, filepath.FromSlash(path)))
+		out := filepath.Join(dir, filepath.FromSlash(f.out))
+		if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, want) {
+			damaged = fmt.Errorf("%s differs from the runtime built into ottoolexec", out)
+			break
 		}
-		return nil
-	})
+	}
 	if damaged == nil {
 		return nil
 	}

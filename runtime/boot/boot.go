@@ -16,9 +16,18 @@
 //	OTTOOLEXEC_CONSOLE=0       no trees on stderr (the default when no JAEGER_* reporting variable is set)
 //	OTTOOLEXEC_TRACE_FILE=path also append every span to this JSONL file
 //	OTTOOLEXEC_FLUSH_TIMEOUT   how long Flush may wait, a Go duration (default 5s)
+//	OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+//	                           export over OTLP instead, when the program was built
+//	                           with the OTLP exporter (see otlp.go)
 //
 // The other JAEGER_* variables read by jaeger-client-go's config.FromEnv
 // (JAEGER_TAGS, JAEGER_REPORTER_*, JAEGER_SAMPLING_ENDPOINT, ...) apply too.
+//
+// The tracer, in order: one the program registered itself; OTLP, when an
+// OTEL_EXPORTER_OTLP_*ENDPOINT is set and the program was built with the
+// exporter; Jaeger, when a JAEGER_* reporting variable is set; else a
+// Jaeger tracer reporting to the console and the trace file. Every tracer
+// sends W3C traceparent beside uber-trace-id and accepts either (w3c.go).
 package boot
 
 import (
@@ -28,6 +37,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opentracing/opentracing-go"
@@ -37,21 +47,32 @@ import (
 	"github.com/uber/jaeger-client-go/transport"
 )
 
-// installed is what init set up; nil when boot stayed out. It is written only
-// by init, so reading it needs no lock.
-var installed *tracing
+// installed is what boot set up; nil when boot stayed out or has not
+// chosen yet. It is stored during package initialisation (boot's init, the
+// OTLP exporter's, the main package's) and read by Flush, which a signal
+// may run at any time.
+var installed atomic.Pointer[tracing]
 
 func init() {
-	installed = install(os.LookupEnv, defaultDeps())
+	env := lookupFunc(os.LookupEnv)
+	if off, _ := disabled(env); !off && otlpWanted(env) != "" {
+		// The OTLP exporter, when the build linked it, registers in its
+		// own init, which runs after this one (it imports boot); InitDone
+		// decides once every package is initialised.
+		otlpPending = true
+		return
+	}
+	installed.Store(install(env, defaultDeps(), nil))
 }
 
 // Tracer returns the tracer boot built and registered, or nil when boot is
 // disabled or found a tracer already registered.
 func Tracer() opentracing.Tracer {
-	if installed == nil {
+	t := installed.Load()
+	if t == nil {
 		return nil
 	}
-	return installed.tracer
+	return t.tracer
 }
 
 // Flush sends or writes every finished span and stops the reporters. It
@@ -61,16 +82,17 @@ func Tracer() opentracing.Tracer {
 // wait for it, later calls return at once. Spans finished after Flush are
 // not reported.
 func Flush() {
-	installed.flush()
+	installed.Load().flush()
 }
 
 // install builds the tracer and makes it the global one, unless boot is
 // disabled or the program registered a tracer before boot's init ran.
-func install(env lookupFunc, d deps) *tracing {
+// otlp is the OTLP exporter when the program was built with it, else nil.
+func install(env lookupFunc, d deps, otlp StartFunc) *tracing {
 	if opentracing.IsGlobalTracerRegistered() {
 		return nil
 	}
-	t := newTracing(env, d)
+	t := newTracing(env, d, otlp)
 	if t != nil {
 		opentracing.SetGlobalTracer(t.tracer)
 	}
@@ -98,7 +120,8 @@ func defaultDeps() deps {
 type tracing struct {
 	tracer       opentracing.Tracer
 	sampler      jaeger.Sampler
-	sinks        []sink
+	sinks        []sink        // what the jaeger tracer reports to
+	destinations []Destination // what another tracer (OTLP) reports to
 	flushTimeout time.Duration
 	stderr       io.Writer
 	flushOnce    sync.Once
@@ -111,7 +134,7 @@ type tracing struct {
 // newTracing decides from env what to trace to and builds it; nil when boot
 // is disabled. Problems with the settings are printed, one line each, and
 // tracing goes on with defaults: a typo must not stop the program.
-func newTracing(env lookupFunc, d deps) *tracing {
+func newTracing(env lookupFunc, d deps, otlp StartFunc) *tracing {
 	off, errs := disabled(env)
 	if off {
 		return nil
@@ -125,6 +148,9 @@ func newTracing(env lookupFunc, d deps) *tracing {
 		t.warn(err)
 	}
 	service := serviceName(env, d.args)
+	if t.startOTLP(env, otlp, service) {
+		return t
+	}
 
 	toJaeger := jaegerWanted(env)
 	cfg, err := d.jaegerConfig()
@@ -168,6 +194,7 @@ func newTracing(env lookupFunc, d deps) *tracing {
 		jaeger.TracerOptions.Gen128Bit(true),
 		jaeger.TracerOptions.Tag("ottoolexec.version", version()),
 	}
+	opts = append(opts, w3cOptions()...)
 	if cfg != nil {
 		for _, tag := range cfg.Tags { // JAEGER_TAGS
 			opts = append(opts, jaeger.TracerOptions.Tag(tag.Key, tag.Value))

@@ -2,6 +2,7 @@ package boot
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -60,7 +61,7 @@ func TestTraceFileThroughRealTracer(t *testing.T) {
 		envTraceFile:   path,
 		envConsole:     "0",
 		envServiceName: "orders",
-	}), testDeps(&stderr))
+	}), testDeps(&stderr), nil)
 	if tr == nil {
 		t.Fatal("newTracing returned nil")
 	}
@@ -119,7 +120,7 @@ func TestTraceFileThroughRealTracer(t *testing.T) {
 func TestBadTraceFileKeepsTracing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "no-such-dir", "spans.jsonl")
 	var stderr syncBuffer
-	tr := newTracing(mapEnv(map[string]string{envTraceFile: path}), testDeps(&stderr))
+	tr := newTracing(mapEnv(map[string]string{envTraceFile: path}), testDeps(&stderr), nil)
 	if tr == nil || tr.tracer == nil {
 		t.Fatal("no tracer after a bad trace file")
 	}
@@ -136,7 +137,7 @@ func TestBadTraceFileKeepsTracing(t *testing.T) {
 
 func TestConsoleIsTheDefault(t *testing.T) {
 	var stderr syncBuffer
-	tr := newTracing(mapEnv(nil), testDeps(&stderr))
+	tr := newTracing(mapEnv(nil), testDeps(&stderr), nil)
 	if len(tr.sinks) != 1 {
 		t.Fatalf("sinks %v, want the console alone", tr.sinks)
 	}
@@ -158,7 +159,7 @@ func TestConsoleIsTheDefault(t *testing.T) {
 
 func TestNoSinksStillPropagates(t *testing.T) {
 	var stderr syncBuffer
-	tr := newTracing(mapEnv(map[string]string{envConsole: "off"}), testDeps(&stderr))
+	tr := newTracing(mapEnv(map[string]string{envConsole: "off"}), testDeps(&stderr), nil)
 	if len(tr.sinks) != 0 {
 		t.Fatalf("sinks %v, want none", tr.sinks)
 	}
@@ -179,7 +180,7 @@ func TestNoSinksStillPropagates(t *testing.T) {
 
 func TestDisabledBuildsNothing(t *testing.T) {
 	var stderr syncBuffer
-	if tr := newTracing(mapEnv(map[string]string{envDisabled: "1", envTraceFile: "/nonexistent/x"}), testDeps(&stderr)); tr != nil {
+	if tr := newTracing(mapEnv(map[string]string{envDisabled: "1", envTraceFile: "/nonexistent/x"}), testDeps(&stderr), nil); tr != nil {
 		t.Errorf("newTracing built %+v while disabled", tr)
 	}
 	if stderr.String() != "" {
@@ -272,7 +273,7 @@ func TestJaegerEndpointGetsPostOnFlush(t *testing.T) {
 	d := testDeps(&stderr)
 	d.roundTripper = rec
 	d.jaegerConfig = config.FromEnv
-	tr := newTracing(os.LookupEnv, d)
+	tr := newTracing(os.LookupEnv, d, nil)
 
 	if !IsUntraced(tr.collectorTransport) {
 		t.Fatalf("collector transport %T is not marked untraced", tr.collectorTransport)
@@ -319,7 +320,7 @@ func TestJaegerEndpointFailureIsReported(t *testing.T) {
 	var stderr syncBuffer
 	d := testDeps(&stderr)
 	d.jaegerConfig = config.FromEnv
-	tr := newTracing(os.LookupEnv, d)
+	tr := newTracing(os.LookupEnv, d, nil)
 	tr.tracer.StartSpan("lost").Finish()
 	tr.flush()
 	out := stderr.String()
@@ -341,7 +342,7 @@ func TestJaegerAgentOverUDP(t *testing.T) {
 	var stderr syncBuffer
 	d := testDeps(&stderr)
 	d.jaegerConfig = config.FromEnv
-	tr := newTracing(os.LookupEnv, d)
+	tr := newTracing(os.LookupEnv, d, nil)
 	tr.tracer.StartSpan("udp-span").Finish()
 	tr.flush()
 
@@ -377,7 +378,7 @@ func TestRemoteSamplerPollsThroughUntracedClient(t *testing.T) {
 			SamplingRefreshInterval: time.Hour, // the test polls by hand
 		}}, nil
 	}
-	tr := newTracing(mapEnv(map[string]string{envConsole: "0"}), d)
+	tr := newTracing(mapEnv(map[string]string{envConsole: "0"}), d, nil)
 	remote, ok := tr.sampler.(*jaeger.RemotelyControlledSampler)
 	if !ok {
 		t.Fatalf("sampler is %T, want remote", tr.sampler)
@@ -401,7 +402,7 @@ func TestBadJaegerSettingsFallBackToConsole(t *testing.T) {
 	d.jaegerConfig = func() (*config.Configuration, error) {
 		return nil, errString("cannot parse env var JAEGER_AGENT_PORT=abc")
 	}
-	tr := newTracing(mapEnv(map[string]string{envJaegerAgentPort: "abc"}), d)
+	tr := newTracing(mapEnv(map[string]string{envJaegerAgentPort: "abc"}), d, nil)
 	if len(tr.sinks) != 1 {
 		t.Fatalf("sinks %v", tr.sinks)
 	}
@@ -463,7 +464,7 @@ func TestFlushIsIdempotentAndBounded(t *testing.T) {
 func TestFlushSaysNothingWhenNothingLost(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "spans.jsonl")
 	var stderr syncBuffer
-	tr := newTracing(mapEnv(map[string]string{envTraceFile: path, envConsole: "0"}), testDeps(&stderr))
+	tr := newTracing(mapEnv(map[string]string{envTraceFile: path, envConsole: "0"}), testDeps(&stderr), nil)
 	tr.tracer.StartSpan("op").Finish()
 	tr.flush()
 	if stderr.String() != "" {
@@ -507,7 +508,7 @@ func TestChild(t *testing.T) {
 			t.Fatal("boot did not register its tracer")
 		}
 		// A tracer already registered (here, boot's own) is never replaced.
-		if again := install(mapEnv(nil), testDeps(io.Discard)); again != nil || opentracing.GlobalTracer() != Tracer() {
+		if again := install(mapEnv(nil), testDeps(io.Discard), nil); again != nil || opentracing.GlobalTracer() != Tracer() {
 			t.Fatal("install replaced a registered tracer")
 		}
 		opentracing.GlobalTracer().StartSpan("child-op").Finish()
@@ -537,5 +538,63 @@ func TestUntracedMarkerMethod(t *testing.T) {
 	}
 	if _, ok := http.DefaultTransport.(interface{ OttoolexecUntraced() }); ok {
 		t.Error("a plain transport has the marker method")
+	}
+}
+
+// fakeDestination is a Destination that reports set figures.
+type fakeDestination struct {
+	closed         bool
+	pending, drops int64
+	problems       []string
+}
+
+func (d *fakeDestination) Close()             { d.closed = true }
+func (d *fakeDestination) Pending() int64     { return d.pending }
+func (d *fakeDestination) QueueDrops() int64  { return d.drops }
+func (d *fakeDestination) Problems() []string { return d.problems }
+
+func TestOTLPChosenBeforeJaeger(t *testing.T) {
+	var stderr bytes.Buffer
+	dest := &fakeDestination{drops: 3, problems: []string{"OTLP x: 2 spans not sent: refused"}}
+	own := opentracing.NoopTracer{}
+	var got Settings
+	start := func(s Settings) (opentracing.Tracer, Destination, error) {
+		got = s
+		return own, dest, nil
+	}
+	env := mapEnv(map[string]string{envOTLPEndpoint: "http://collector:4318", envJaegerEndpoint: "http://jaeger:14268/api/traces", envServiceName: "svc"})
+	tr := newTracing(env, testDeps(&stderr), start)
+	if tr.tracer != own || len(tr.sinks) != 0 || got.Service != "svc" || got.Stderr != &stderr {
+		t.Fatalf("tracer %T, sinks %d, settings %+v", tr.tracer, len(tr.sinks), got)
+	}
+	tr.flush()
+	if !dest.closed {
+		t.Error("flush did not close the OTLP destination")
+	}
+	want := "ottoolexec: 3 spans dropped (queue full)\nottoolexec: OTLP x: 2 spans not sent: refused\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+func TestOTLPWithoutExporterFallsBack(t *testing.T) {
+	var stderr bytes.Buffer
+	env := mapEnv(map[string]string{envOTLPTracesEndpoint: "http://collector:4318/v1/traces", envConsole: "0"})
+	tr := newTracing(env, testDeps(&stderr), nil)
+	if _, ok := tr.tracer.(*jaeger.Tracer); !ok {
+		t.Errorf("tracer %T, want jaeger's", tr.tracer)
+	}
+	want := "ottoolexec: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, but this program was built without the OTLP exporter: " + RebuildHint
+	if !strings.HasPrefix(stderr.String(), want) || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("stderr %q", stderr.String())
+	}
+}
+
+func TestOTLPStartFailureFallsBack(t *testing.T) {
+	var stderr bytes.Buffer
+	start := func(Settings) (opentracing.Tracer, Destination, error) { return nil, nil, errors.New("bad protocol") }
+	tr := newTracing(mapEnv(map[string]string{envOTLPEndpoint: "x", envConsole: "0"}), testDeps(&stderr), start)
+	if _, ok := tr.tracer.(*jaeger.Tracer); !ok || !strings.Contains(stderr.String(), "OTLP export (OTEL_EXPORTER_OTLP_ENDPOINT): bad protocol") {
+		t.Errorf("tracer %T, stderr %q", tr.tracer, stderr.String())
 	}
 }

@@ -23,9 +23,9 @@ func (t *tracing) flushNow() {
 	go func() {
 		defer close(done)
 		var wg sync.WaitGroup
-		for _, s := range t.sinks {
+		for _, s := range t.outputs() {
 			wg.Add(1)
-			go func(s sink) {
+			go func(s Destination) {
 				defer wg.Done()
 				defer func() { _ = recover() }() // a broken sink must not crash the exit path
 				s.Close()
@@ -45,25 +45,43 @@ func (t *tracing) flushNow() {
 		// The close goroutines go on in the background; the process is
 		// about to end, and they finish or die with it.
 		var pending int64
-		for _, s := range t.sinks {
-			pending += s.pending()
+		for _, s := range t.outputs() {
+			pending += s.Pending()
 		}
 		fmt.Fprintf(t.stderr, "ottoolexec: flush timed out after %s; up to %d spans may be lost\n", t.flushTimeout, pending)
 	}
 
 	var dropped int64
-	for _, s := range t.sinks {
-		dropped += s.queueDrops()
+	for _, s := range t.outputs() {
+		dropped += s.QueueDrops()
 	}
 	if dropped > 0 {
 		fmt.Fprintf(t.stderr, "ottoolexec: %d spans dropped (queue full)\n", dropped)
 	}
-	for _, s := range t.sinks {
-		for _, line := range s.problems() {
+	for _, s := range t.outputs() {
+		for _, line := range s.Problems() {
 			fmt.Fprintf(t.stderr, "ottoolexec: %s\n", line)
 		}
 	}
 }
+
+// outputs are every destination of spans, sinks of the jaeger tracer or
+// not, as Flush sees them.
+func (t *tracing) outputs() []Destination {
+	out := make([]Destination, 0, len(t.sinks)+len(t.destinations))
+	for _, s := range t.sinks {
+		out = append(out, sinkDestination{s})
+	}
+	return append(out, t.destinations...)
+}
+
+// sinkDestination shows a sink as a Destination.
+type sinkDestination struct{ s sink }
+
+func (d sinkDestination) Close()             { d.s.Close() }
+func (d sinkDestination) Pending() int64     { return d.s.pending() }
+func (d sinkDestination) QueueDrops() int64  { return d.s.queueDrops() }
+func (d sinkDestination) Problems() []string { return d.s.problems() }
 
 // strategyFetcher asks a sampling server for this service's strategy, like
 // jaeger's own fetcher, but through an untraced client.
