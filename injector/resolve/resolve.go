@@ -153,7 +153,10 @@ func (s *Session) gomodPath() string {
 		}
 		return filepath.Join(s.Dir, s.Flags.Modfile)
 	}
-	if s.Env.GOMOD == os.DevNull {
+	if s.Env.GOMOD == os.DevNull || len(installedPackages(s.Flags)) > 0 {
+		// go install path@version (and go run) ignores the module of the
+		// directory it runs in: the build's main module is the installed
+		// one, found in the module cache (installedModules).
 		return ""
 	}
 	return s.Env.GOMOD
@@ -173,21 +176,33 @@ func vendorModules(gomod string) string {
 	return filepath.Join(filepath.Dir(gomod), "vendor", "modules.txt")
 }
 
+// installedPackages returns the path@version arguments of a go install
+// or go run, which build a module of their own whatever the directory.
+func installedPackages(f goflags.Flags) []string {
+	if f.Subcommand != "install" && f.Subcommand != "run" {
+		return nil
+	}
+	var pkgs []string
+	for _, arg := range f.Packages {
+		if _, version, ok := strings.Cut(arg, "@"); ok && version != "" {
+			pkgs = append(pkgs, arg)
+		}
+	}
+	return pkgs
+}
+
 // installedModules returns the modules that `go install path@version`
 // arguments name, found by the longest prefix of each path whose go.mod at
 // that version the go command has downloaded into the module cache (it has
 // by the time it runs a tool).
 func installedModules(f goflags.Flags, modcache string) []module.Version {
-	if modcache == "" || f.Subcommand != "install" && f.Subcommand != "run" {
+	if modcache == "" {
 		return nil
 	}
 	var mods []module.Version
 	seen := make(map[module.Version]bool)
-	for _, arg := range f.Packages {
-		path, version, ok := strings.Cut(arg, "@")
-		if !ok || version == "" {
-			continue
-		}
+	for _, arg := range installedPackages(f) {
+		path, version, _ := strings.Cut(arg, "@")
 		path = strings.TrimSuffix(path, "/...")
 		for p := path; p != "." && p != "/" && p != ""; p = filepath.ToSlash(filepath.Dir(p)) {
 			ep, err1 := module.EscapePath(p)
@@ -223,7 +238,7 @@ func (s *Session) gomodcache() string {
 // resolves with: the user's own, plus a requirement on the runtime module
 // replaced by the runtime source.
 func (s *Session) prepareModule(gomod string) error {
-	if s.Env.GOWORK != "" && s.Env.GOWORK != "off" {
+	if s.Env.GOWORK != "" && s.Env.GOWORK != "off" && len(installedPackages(s.Flags)) == 0 {
 		return s.prepareWorkspace()
 	}
 	if s.Flags.Mod == "vendor" || s.Flags.Mod == "" && hasVendor(gomod) && !strings.Contains(s.Env.GOFLAGS, "-mod=") {
