@@ -10,6 +10,7 @@ import (
 	"github.com/ottoolexec/ottoolexec/hooks/databasesql"
 	"github.com/ottoolexec/ottoolexec/hooks/goredis"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
+	"github.com/ottoolexec/ottoolexec/hooks/kafkago"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
 	"github.com/ottoolexec/ottoolexec/hooks/pgx"
 	"github.com/ottoolexec/ottoolexec/hooks/process"
@@ -28,4 +29,5 @@ var Rules = []*hooks.Rule{
 	awssdk.Rule,
 	goredis.Rule,
 	asynq.Rule,
+	kafkago.Rule,
 }
