@@ -46,17 +46,22 @@ type Producer struct {
 	once sync.Once
 }
 
-// StartProducer starts the producer span of a message to topic. Its parent
-// is the span in ctx, or, with a nil ctx or none in it, the goroutine's
-// current span. peer is the broker's address ("" when unknown).
-func StartProducer(ctx context.Context, component, topic, peer string) (p *Producer) {
+// StartProducer starts the producer span of a message to topic, a child
+// of the span in ctx (or of the goroutine's current span, if ctx has none).
+// peer is the broker's address ("" when unknown).
+func StartProducer(ctx context.Context, component, topic, peer string) *Producer {
 	defer spans.Guard(component + " produce")
-	var parent opentracing.Span
-	if ctx != nil {
-		parent = spans.Current(ctx)
-	} else {
-		parent = spans.CurrentWithoutContext()
-	}
+	return startProducer(spans.Current(ctx), component, topic, peer)
+}
+
+// StartProducerHere is StartProducer for APIs that take no context: the
+// parent is the calling goroutine's current span.
+func StartProducerHere(component, topic, peer string) *Producer {
+	defer spans.Guard(component + " produce")
+	return startProducer(spans.CurrentWithoutContext(), component, topic, peer)
+}
+
+func startProducer(parent opentracing.Span, component, topic, peer string) *Producer {
 	opts := make([]opentracing.StartSpanOption, 0, 2)
 	if parent != nil {
 		opts = append(opts, opentracing.ChildOf(parent.Context()))

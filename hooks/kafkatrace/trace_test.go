@@ -68,7 +68,7 @@ func TestProducerToConsumer(t *testing.T) {
 
 func TestProducerError(t *testing.T) {
 	tr := useMock(t)
-	p := StartProducer(nil, "test", "orders", "")
+	p := StartProducerHere("test", "orders", "")
 	p.End(-1, -1, errors.New("boom"))
 	s := tr.FinishedSpans()[0]
 	if s.Tag("error") != true || s.Tag(TagOffset) != nil || s.Tag("peer.address") != nil {
