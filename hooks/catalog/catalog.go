@@ -14,6 +14,7 @@ import (
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
 	"github.com/ottoolexec/ottoolexec/hooks/pgx"
 	"github.com/ottoolexec/ottoolexec/hooks/process"
+	"github.com/ottoolexec/ottoolexec/hooks/sarama"
 )
 
 // Rules is the catalogue, in the order `ottoolexec list` shows it.
@@ -30,4 +31,5 @@ var Rules = []*hooks.Rule{
 	goredis.Rule,
 	asynq.Rule,
 	kafkago.Rule,
+	sarama.Rule,
 }

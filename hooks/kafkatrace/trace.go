@@ -61,6 +61,13 @@ func StartProducerHere(component, topic, peer string) *Producer {
 	return startProducer(spans.CurrentWithoutContext(), component, topic, peer)
 }
 
+// StartProducerRoot is StartProducer for messages whose sender is not
+// known (they come through a channel): the span starts a trace of its own.
+func StartProducerRoot(component, topic, peer string) *Producer {
+	defer spans.Guard(component + " produce")
+	return startProducer(nil, component, topic, peer)
+}
+
 func startProducer(parent opentracing.Span, component, topic, peer string) *Producer {
 	opts := make([]opentracing.StartSpanOption, 0, 2)
 	if parent != nil {
@@ -169,7 +176,7 @@ func StartConsumer(component string, m Message) opentracing.Span {
 // maxOpen bounds the consumer spans one consumer keeps open: past it the
 // oldest ends, so that a program that never asks for more (or reads from
 // many goroutines without a goroutine slot) cannot pile spans up.
-const maxOpen = 256
+const maxOpen = 1024
 
 // Consumer holds the open consumer spans of one consumer (a kafka-go
 // Reader, a franz-go Client, a sarama partition consumer). The integrations
@@ -275,15 +282,20 @@ func (c *Consumer) Commit(topic string, partition int32, offset int64, how strin
 	endAll(done, how)
 }
 
-// Close ends every open span: the consumer is closing.
-func (c *Consumer) Close() {
-	defer spans.Guard("kafka close")
+// EndAll ends every open span, saying how: for a consumer whose program
+// asks for a batch of messages at a time (none of them the goroutine's
+// current span), the next request ("next") ends the previous batch.
+func (c *Consumer) EndAll(how string) {
+	defer spans.Guard("kafka consume")
 	c.mu.Lock()
 	done := c.open
 	c.open = nil
 	c.mu.Unlock()
-	endAll(done, "close")
+	endAll(done, how)
 }
+
+// Close ends every open span: the consumer is closing.
+func (c *Consumer) Close() { c.EndAll("close") }
 
 // endAll ends spans newest first, so that a goroutine holding several goes
 // back to the span it had before the first.
