@@ -8,6 +8,7 @@ import (
 	"github.com/ottoolexec/ottoolexec/hooks/asynq"
 	"github.com/ottoolexec/ottoolexec/hooks/awssdk"
 	"github.com/ottoolexec/ottoolexec/hooks/databasesql"
+	"github.com/ottoolexec/ottoolexec/hooks/franzgo"
 	"github.com/ottoolexec/ottoolexec/hooks/goredis"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
 	"github.com/ottoolexec/ottoolexec/hooks/kafkago"
@@ -32,4 +33,5 @@ var Rules = []*hooks.Rule{
 	asynq.Rule,
 	kafkago.Rule,
 	sarama.Rule,
+	franzgo.Rule,
 }

@@ -74,15 +74,19 @@ func startProducer(parent opentracing.Span, component, topic, peer string) *Prod
 		opts = append(opts, opentracing.ChildOf(parent.Context()))
 	}
 	tags := opentracing.Tags{
-		string(spans.SpanKind):       string(ext.SpanKindProducerEnum),
-		string(spans.Component):      component,
-		string(spans.MessageBusDest): topic,
+		string(spans.SpanKind):  string(ext.SpanKindProducerEnum),
+		string(spans.Component): component,
+	}
+	name := "kafka.produce"
+	if topic != "" { // else the client fails the message for it
+		name += " " + topic
+		tags[string(spans.MessageBusDest)] = topic
 	}
 	if peer != "" {
 		tags[string(spans.PeerAddress)] = peer
 	}
 	opts = append(opts, tags)
-	return &Producer{span: spans.Tracer().StartSpan("kafka.produce "+topic, opts...)}
+	return &Producer{span: spans.Tracer().StartSpan(name, opts...)}
 }
 
 // Inject hands the span's trace context to set, one header at a time.
