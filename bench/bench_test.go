@@ -130,3 +130,34 @@ func TestVerdict(t *testing.T) {
 		}
 	}
 }
+
+// heyReport is the shape of hey v0.1.5's report, with its doubled percent
+// signs.
+const heyReport = `
+Summary:
+  Total:	0.4163 secs
+  Requests/sec:	7206.2795
+
+Latency distribution:
+  10%% in 0.0001 secs
+  50%% in 0.0003 secs
+  99%% in 0.0018 secs
+
+Status code distribution:
+  [200]	2999 responses
+  [503]	1 responses
+`
+
+func TestParseHey(t *testing.T) {
+	run, err := parseHey(heyReport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := loadRun{P50: 0.0003, P99: 0.0018, RPS: 7206.2795, Requests: 2999}
+	if run != want {
+		t.Errorf("parseHey = %+v, want %+v", run, want)
+	}
+	if _, err := parseHey("Error distribution:\n  [3000] connection refused\n"); err == nil {
+		t.Error("a report without figures parsed")
+	}
+}

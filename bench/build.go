@@ -13,10 +13,11 @@ import (
 
 // program is one program whose build cost is measured.
 type program struct {
-	Name string   // short name for files and tables
-	Desc string   // what it is, for the report
-	Dir  string   // module directory the go command runs in
-	Pkgs []string // main packages to build
+	Name  string   // short name for files and tables
+	Desc  string   // what it is, for the report
+	Dir   string   // module directory the go command runs in
+	Pkgs  []string // main packages to build
+	Flags []string // build flags of the program's own (-tags)
 }
 
 // buildEnv is the environment of every measured build: the same module
@@ -63,6 +64,7 @@ func (b *bench) goBuild(ctx context.Context, p *program, mode buildMode, what, g
 	case probeBuild:
 		args = append(args, "-toolexec="+b.self+" tool "+b.ottoolexec)
 	}
+	args = append(args, p.Flags...)
 	args = append(args, p.Pkgs...)
 	if mode == plainBuild {
 		otcache = ""

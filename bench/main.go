@@ -37,6 +37,7 @@ type bench struct {
 	rtN, rtRounds      int
 	clientN            int
 	microRounds        int
+	loadRounds         int
 	benchtime          string // -test.benchtime of the micro-benchmarks
 	keep               bool
 
@@ -56,10 +57,10 @@ func realMain() int {
 	var (
 		ottoolexec = flag.String("ottoolexec", "", "the ottoolexec binary to measure (required)")
 		out        = flag.String("out", "bench/RESULTS.md", "write the report here")
-		only       = flag.String("only", "", "run only one part: build, or runtime (= roundtrip, micro and clients), roundtrip, micro or clients")
+		only       = flag.String("only", "", "run only one part: build, or runtime (= roundtrip, load, micro and clients), roundtrip, load, micro or clients")
 		clientSel  = flag.String("clients", "", "client benchmarks to run, comma-separated (default: all)")
 		clientsOut = flag.String("clients-out", "bench/RESULTS-clients.md", "write the client-operation report (SQL, ...) here")
-		programs   = flag.String("programs", "demo,large", "build programs to measure: demo, large")
+		programs   = flag.String("programs", "demo,large,hey,migrate,crane", "build programs to measure: demo, large, and the real programs of the scripts realprog_*: hey, migrate, crane")
 		largeMod   = flag.String("large", "github.com/prometheus/node_exporter@v1.12.1", "the larger program: module@version (its main package is the module path unless -large-pkg says otherwise)")
 		largePkg   = flag.String("large-pkg", "", "main package of the larger program (default: the module path)")
 		b          bench
@@ -71,21 +72,22 @@ func realMain() int {
 	flag.IntVar(&b.clientN, "client-n", 5000, "calls per client-operation run (SQL, ...)")
 	flag.IntVar(&b.rtRounds, "rounds", 9, "run-time rounds (each runs every variant once)")
 	flag.IntVar(&b.microRounds, "micro-rounds", 10, "micro-benchmark rounds (each runs every variant's test binary once)")
+	flag.IntVar(&b.loadRounds, "load-rounds", 5, "load-test rounds (each runs every server variant under hey once)")
 	flag.StringVar(&b.benchtime, "benchtime", "1s", "-test.benchtime of each micro-benchmark in a round")
 	flag.BoolVar(&b.keep, "keep", false, "keep the temporary directory (build caches, probe logs) and print its path")
 	flag.Parse()
-	parts := map[string]bool{"build": true, "roundtrip": true, "micro": true, "clients": true}
+	parts := map[string]bool{"build": true, "roundtrip": true, "load": true, "micro": true, "clients": true}
 	switch *only {
 	case "":
 	case "runtime":
-		parts = map[string]bool{"roundtrip": true, "micro": true, "clients": true}
-	case "build", "roundtrip", "micro", "clients":
+		parts = map[string]bool{"roundtrip": true, "load": true, "micro": true, "clients": true}
+	case "build", "roundtrip", "load", "micro", "clients":
 		parts = map[string]bool{*only: true}
 	default:
 		flag.Usage()
 		return 2
 	}
-	if *ottoolexec == "" || flag.NArg() > 0 || b.clientN < 1 || b.coldRuns < 1 || b.rebuilds < 1 || b.rtRounds < 1 || b.microRounds < 1 {
+	if *ottoolexec == "" || flag.NArg() > 0 || b.clientN < 1 || b.coldRuns < 1 || b.rebuilds < 1 || b.rtRounds < 1 || b.microRounds < 1 || b.loadRounds < 1 {
 		flag.Usage()
 		return 2
 	}
@@ -142,6 +144,11 @@ func realMain() int {
 		b.logf("run time: HTTP round trips over loopback")
 		rt, err = b.measureRuntime(ctx)
 	}
+	var load *loadResult
+	if err == nil && parts["load"] {
+		b.logf("run time: a server under load from hey")
+		load, err = b.measureLoad(ctx)
+	}
 	if err == nil && parts["micro"] {
 		b.logf("run time: micro-benchmarks of the splices (bench/micro)")
 		micro, err = b.measureMicro(ctx, mb)
@@ -166,10 +173,10 @@ func realMain() int {
 			b.logf("wrote %s", *clientsOut)
 		}
 	}
-	if !parts["build"] && !parts["roundtrip"] && !parts["micro"] {
+	if !parts["build"] && !parts["roundtrip"] && !parts["load"] && !parts["micro"] {
 		return 0
 	}
-	report := b.report(m, pass, builds, rt, micro)
+	report := b.report(m, pass, builds, rt, load, micro)
 	fmt.Print("\n" + report)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(report), 0o666); err != nil {
@@ -246,10 +253,13 @@ func (b *bench) measureBuilds(ctx context.Context, programs, largeMod, largePkg 
 			p, err = b.setupDemo(ctx)
 		case "large":
 			p, err = b.setupLarge(ctx, largeMod, largePkg)
+		case "hey", "migrate", "crane":
+			rp := realPrograms[strings.TrimSpace(name)]
+			p, err = b.setupLarge(ctx, rp.modVersion, rp.pkg, rp.flags...)
 		case "":
 			continue
 		default:
-			return nil, fmt.Errorf("-programs: unknown program %q (known: demo, large)", name)
+			return nil, fmt.Errorf("-programs: unknown program %q (known: demo, large, hey, migrate, crane)", name)
 		}
 		if err != nil {
 			return nil, err
@@ -274,7 +284,22 @@ func (b *bench) prefetch(ctx context.Context, what, dir string, pkgs ...string) 
 		append([]string{b.goCmd, "list", "-deps", "-f", "{{.ImportPath}}"}, pkgs...)...); err != nil {
 		return err
 	}
-	_, err := runCmd(ctx, "downloading the ottoolexec runtime's modules", b.root, env, b.goCmd, "mod", "download")
+	if _, err := runCmd(ctx, "downloading the ottoolexec runtime's modules", b.root, env, b.goCmd, "mod", "download"); err != nil {
+		return err
+	}
+	// The runtime built with the program's module graph can select module
+	// versions that neither the program's packages nor the runtime's own
+	// go.mod bring (migrate selects another go.uber.org/atomic): one
+	// instrumented build, online (on the user's build cache, which the
+	// measured builds do not use), fetches them.
+	tmp, err := os.MkdirTemp(b.tmp, "prefetch-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	env = envWith(env, map[string]string{"OTTOOLEXEC_CACHE": filepath.Join(tmp, "otcache")})
+	args := []string{b.goCmd, "build", "-toolexec=" + b.ottoolexec, "-o", filepath.Join(tmp, "out") + "/"}
+	_, err = runCmd(ctx, "an online instrumented build of "+what+" (fetching the modules the runtime needs with its graph)", dir, env, append(args, pkgs...)...)
 	return err
 }
 
@@ -285,12 +310,23 @@ func (b *bench) setupDemo(ctx context.Context) (*program, error) {
 		Dir:  filepath.Join(b.root, "examples", "demo"),
 		Pkgs: []string{"./front", "./back", "./store"},
 	}
-	return p, b.prefetch(ctx, p.Name, p.Dir, p.Pkgs...)
+	return p, b.prefetch(ctx, p.Name, p.Dir, append(append([]string(nil), p.Flags...), p.Pkgs...)...)
+}
+
+// realPrograms are the programs nobody here wrote that the scripts
+// realprog_* build with the injector and check the spans of.
+var realPrograms = map[string]struct {
+	modVersion, pkg string
+	flags           []string
+}{
+	"hey":     {"github.com/rakyll/hey@v0.1.5", "", nil},
+	"migrate": {"github.com/golang-migrate/migrate/v4@v4.20.1", "github.com/golang-migrate/migrate/v4/cmd/migrate", []string{"-tags", "postgres"}},
+	"crane":   {"github.com/google/go-containerregistry@v0.22.1", "github.com/google/go-containerregistry/cmd/crane", nil},
 }
 
 // setupLarge makes a throwaway module outside the repository that requires
 // the program at its published version, through the module proxy.
-func (b *bench) setupLarge(ctx context.Context, modVersion, pkg string) (*program, error) {
+func (b *bench) setupLarge(ctx context.Context, modVersion, pkg string, flags ...string) (*program, error) {
 	mod, version, ok := strings.Cut(modVersion, "@")
 	if !ok || version == "" {
 		return nil, fmt.Errorf("-large %q: want module@version", modVersion)
@@ -298,15 +334,19 @@ func (b *bench) setupLarge(ctx context.Context, modVersion, pkg string) (*progra
 	if pkg == "" {
 		pkg = mod
 	}
-	dir := filepath.Join(b.tmp, "large-module")
-	if err := os.MkdirAll(dir, 0o777); err != nil {
+	dir, err := os.MkdirTemp(b.tmp, "module-")
+	if err != nil {
 		return nil, err
 	}
 	p := &program{
-		Name: filepath.Base(pkg),
-		Desc: fmt.Sprintf("%s at %s (program %s), from the module proxy in a throwaway module", mod, version, pkg),
-		Dir:  dir,
-		Pkgs: []string{pkg},
+		Name:  filepath.Base(pkg),
+		Desc:  fmt.Sprintf("%s at %s (program %s), from the module proxy in a throwaway module", mod, version, pkg),
+		Dir:   dir,
+		Pkgs:  []string{pkg},
+		Flags: flags,
+	}
+	if len(flags) > 0 {
+		p.Desc += ", built with " + strings.Join(flags, " ")
 	}
 	env := envWith(os.Environ(), map[string]string{"GOFLAGS": "-buildvcs=false", "GOTOOLCHAIN": "local", "GOWORK": "off"})
 	if _, err := runCmd(ctx, "setting up the module for "+mod, dir, env, b.goCmd, "mod", "init", "ottoolexec.bench/large"); err != nil {
@@ -315,5 +355,5 @@ func (b *bench) setupLarge(ctx context.Context, modVersion, pkg string) (*progra
 	if _, err := runCmd(ctx, "getting "+modVersion, dir, env, b.goCmd, "get", "-tool", pkg+"@"+version); err != nil {
 		return nil, err
 	}
-	return p, b.prefetch(ctx, p.Name, p.Dir, p.Pkgs...)
+	return p, b.prefetch(ctx, p.Name, p.Dir, append(append([]string(nil), p.Flags...), p.Pkgs...)...)
 }

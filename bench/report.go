@@ -35,7 +35,7 @@ func (b *bench) clientReport(m machine, clients []*clientResult) string {
 	return s.String()
 }
 
-func (b *bench) report(m machine, pass *passResult, builds []*buildResult, rt *runtimeResult, micro *microResult) string {
+func (b *bench) report(m machine, pass *passResult, builds []*buildResult, rt *runtimeResult, load *loadResult, micro *microResult) string {
 	var s strings.Builder
 	s.WriteString("# ottoolexec benchmark results\n\n")
 	b.header(&s, m)
@@ -52,11 +52,14 @@ func (b *bench) report(m machine, pass *passResult, builds []*buildResult, rt *r
 			b.buildSection(&s, r)
 		}
 	}
-	if rt != nil || micro != nil {
+	if rt != nil || load != nil || micro != nil {
 		s.WriteString("## Run-time cost\n\n")
 	}
 	if rt != nil {
 		b.runtimeSection(&s, rt)
+	}
+	if load != nil {
+		b.loadSection(&s, load)
 	}
 	if micro != nil {
 		b.microSection(&s, micro)

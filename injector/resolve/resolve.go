@@ -597,7 +597,14 @@ func (s *Session) list(env []string, args []string) ([]listed, error) {
 			return nil, fmt.Errorf("decoding go list output: %w", err)
 		}
 		if p.Error != nil {
-			return nil, fmt.Errorf("resolving the ottoolexec runtime: %s", strings.TrimSpace(p.Error.Err))
+			msg := strings.TrimSpace(p.Error.Err)
+			if strings.Contains(msg, "module lookup disabled") {
+				// GOPROXY=off (or -mod=vendor's offline cousin): the
+				// program's own packages are all in the module cache, but
+				// a module version that only the runtime builds is not.
+				msg += " (the runtime needs a module version that is not in the module cache: build once with the module proxy reachable, or record the runtime's requirements with `ottoolexec pin`)"
+			}
+			return nil, fmt.Errorf("resolving the ottoolexec runtime: package %s: %s", p.ImportPath, msg)
 		}
 		pkgs = append(pkgs, p)
 	}

@@ -162,15 +162,6 @@ func (b *body) finish(err error) {
 	})
 }
 
-// serverSpan is kept in the request's context so that the route hook can
-// rename the span this package started, and no other.
-type serverSpan struct {
-	span   opentracing.Span
-	method string
-}
-
-type serverSpanKey struct{}
-
 // startServer starts the server span for r, continuing the caller's trace
 // when the request carries one, and returns the request context with the
 // span in it (where handlers find it with opentracing.SpanFromContext) and
@@ -199,7 +190,7 @@ func startServer(r *http.Request, rw http.ResponseWriter) (ctx context.Context, 
 		spans.PeerService.Set(span, caller)
 	}
 	ctx = opentracing.ContextWithSpan(r.Context(), span)
-	ctx = context.WithValue(ctx, serverSpanKey{}, &serverSpan{span, r.Method})
+	ctx = spans.WithServerSpan(ctx, span, r.Method)
 	// The handler runs on this goroutine: calls it makes without the
 	// request's context, and goroutines it starts, find the span here.
 	restore := spans.SetGoroutineSpan(span)
@@ -226,19 +217,15 @@ func startServer(r *http.Request, rw http.ResponseWriter) (ctx context.Context, 
 
 // nameRoute renames the server span after the ServeMux pattern that
 // matched: "GET /users/{id}", or the method and pattern when the pattern
-// names no method.
+// names no method. A router that serves below the ServeMux and knows the
+// route in more detail renames the span again.
 func nameRoute(r *http.Request, pattern string) {
 	defer spans.Guard("net/http route")
-	s, _ := r.Context().Value(serverSpanKey{}).(*serverSpan)
-	if s == nil {
-		return
-	}
 	route := pattern
 	if method, rest, ok := strings.Cut(pattern, " "); ok && !strings.Contains(method, "/") {
 		route = strings.TrimLeft(rest, " \t")
 	}
-	s.span.SetOperationName(s.method + " " + route)
-	s.span.SetTag(spans.HTTPRoute, route)
+	spans.SetRoute(r.Context(), route)
 }
 
 func fail(span opentracing.Span, err error) {
