@@ -10,15 +10,18 @@ import (
 	"github.com/ottoolexec/ottoolexec/hooks/chi"
 	"github.com/ottoolexec/ottoolexec/hooks/databasesql"
 	"github.com/ottoolexec/ottoolexec/hooks/echo"
+	"github.com/ottoolexec/ottoolexec/hooks/franzgo"
 	"github.com/ottoolexec/ottoolexec/hooks/gin"
 	"github.com/ottoolexec/ottoolexec/hooks/goredis"
 	"github.com/ottoolexec/ottoolexec/hooks/gorillamux"
 	"github.com/ottoolexec/ottoolexec/hooks/goroutine"
 	"github.com/ottoolexec/ottoolexec/hooks/grpc"
+	"github.com/ottoolexec/ottoolexec/hooks/kafkago"
 	"github.com/ottoolexec/ottoolexec/hooks/nats"
 	"github.com/ottoolexec/ottoolexec/hooks/nethttp"
 	"github.com/ottoolexec/ottoolexec/hooks/pgx"
 	"github.com/ottoolexec/ottoolexec/hooks/process"
+	"github.com/ottoolexec/ottoolexec/hooks/sarama"
 )
 
 // Rules is the catalogue, in the order `ottoolexec list` shows it.
@@ -39,6 +42,9 @@ var Rules = []*hooks.Rule{
 	awssdk.Rule,
 	goredis.Rule,
 	asynq.Rule,
+	kafkago.Rule,
+	sarama.Rule,
+	franzgo.Rule,
 	grpc.Rule,
 	grpc.StatusRule,
 }
