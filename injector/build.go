@@ -113,6 +113,20 @@ func (b *build) archives() (map[string]resolve.Package, error) {
 	return pkgs, nil
 }
 
+// importArchives returns the compiled runtime packages pkgs, resolved on
+// their own (see resolve.Session.ImportArchives).
+func (b *build) importArchives(pkgs []string) (map[string]resolve.Package, error) {
+	id, err := b.identity()
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding ottoolexec's own executable: %w", err)
+	}
+	return b.session.ImportArchives(self, id, pkgs)
+}
+
 // ruleNames lists the names of rules, comma-separated.
 func ruleNames(rules []*hooks.Rule) string {
 	var names []string

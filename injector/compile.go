@@ -140,13 +140,37 @@ func (c *compilation) archives() (map[string]resolve.Package, error) {
 	return c.build.archives()
 }
 
+// nestedImportArchives is archives for a library compiled inside the
+// nested resolution: only the packages its spliced code imports.
+func (c *compilation) nestedImportArchives() (map[string]resolve.Package, error) {
+	if c.build == nil {
+		b, err := newBuild(c.tool)
+		if err != nil {
+			return nil, err
+		}
+		c.build = b
+	}
+	pgo, err := c.pgoForCompile()
+	if err != nil {
+		return nil, err
+	}
+	c.build.session.PGO = pgo
+	return c.build.importArchives(c.unit.imports)
+}
+
 // addImports puts the archives of the runtime packages the new code
 // imports into the compile's import config.
 func (c *compilation) addImports() error {
 	if len(c.unit.imports) == 0 {
 		return nil
 	}
-	archives, err := c.archives()
+	var archives map[string]resolve.Package
+	var err error
+	if nestedIdentity() != "" {
+		archives, err = c.nestedImportArchives()
+	} else {
+		archives, err = c.archives()
+	}
 	if err != nil {
 		return err
 	}

@@ -362,6 +362,11 @@ func (s *Session) checkUserRuntime(gomod string, f *modfile.File) error {
 	// directory's content can change between builds, so it is read every
 	// time rather than memoised.
 	if dir := localReplace(f, gomod); dir != "" {
+		if inside(dir, s.CacheDir) {
+			// The temporary go.mod of a nested resolution, whose
+			// replace names the runtime source ottoolexec wrote itself.
+			return nil
+		}
 		hash, err := runtimeTreeHash(os.DirFS(dir))
 		if err != nil {
 			return fmt.Errorf("%s replaces %s by %s: reading it: %w", gomod, ModulePath, dir, err)
@@ -413,6 +418,12 @@ func (s *Session) compareUserRuntime(gomod, version, hash string) error {
 			gomod, ModulePath, version)
 	}
 	return nil
+}
+
+// inside reports whether path is dir or below it.
+func inside(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // localReplace returns the directory that f (the go.mod at gomod)
@@ -756,6 +767,16 @@ func (s *Session) checkUserVersions(mods []Module) error {
 // and returns every package of the result by import path.
 func (s *Session) Archives(self, identity string) (map[string]Package, error) {
 	return s.archives(s.archivesMemo(identity), self, identity, s.Packages, nil)
+}
+
+// ImportArchives compiles only pkgs, runtime packages that code spliced
+// into a library imports, and their dependencies. A compile inside the
+// nested resolution uses it: when the runtime itself depends on a traced
+// library (the OTLP exporter on grpc), resolving the whole runtime again
+// there would start the same nested build, without end.
+func (s *Session) ImportArchives(self, identity string, pkgs []string) (map[string]Package, error) {
+	memo := filepath.Join(s.dir, "archives-imports-"+ShortHash(identity+"\n"+strings.Join(pkgs, "\n")+s.pgoKey())+".json")
+	return s.archives(memo, self, identity, pkgs, nil)
 }
 
 // Memo returns the value memoised under name in this session, computing

@@ -255,11 +255,19 @@ func (c *Client) Apply(o *opentracing.StartSpanOptions) {
 	o.Tags[TagMethod] = c.method.method
 }
 
+// otlpExport is the method the OTLP exporter (OTTOOLEXEC_EXPORTERS=otlp,
+// OTEL_EXPORTER_OTLP_PROTOCOL=grpc) sends spans with. Its calls are the
+// tracer's own reporting: traced, every export would make a span to export.
+const otlpExport = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
 // StartClient starts the span of a call to fullMethod made with ctx, a
 // child of ctx's current span. It returns the call and the metadata pairs
 // (key, value, key, value...) that carry the trace context, for the caller
 // to add to ctx's outgoing metadata before it wraps the result with Within.
 func StartClient(ctx context.Context, fullMethod string) (c *Client, kv []string) {
+	if fullMethod == otlpExport {
+		return nil, nil
+	}
 	defer spans.Guard("grpc client")
 	cl := &Client{method: methodOf(fullMethod)}
 	if parent := spans.Current(ctx); parent != nil {

@@ -176,3 +176,9 @@ func TestPeerCache(t *testing.T) {
 }
 
 var sink string
+
+func TestOTLPExportNotTraced(t *testing.T) {
+	if c, kv := StartClient(context.Background(), otlpExport); c != nil || kv != nil {
+		t.Errorf("StartClient(%q) = %v, %v; want no call", otlpExport, c, kv)
+	}
+}
