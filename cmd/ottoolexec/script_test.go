@@ -113,39 +113,45 @@ func TestScripts(t *testing.T) {
 }
 
 // predownload fills the module cache with what the script's modules
-// require (every go.mod, and every go.mod.VERSION with its go.sum.VERSION,
-// that the script ships), so that on a machine whose module cache lacks
-// them the first build prints no "go: downloading" lines where a script
-// expects a silent build. Best effort: a module that only a proxy the
-// script sets up serves fails here and is fetched by the script itself.
+// require (every go.mod, go.mod.VERSION and NAME.mod the script ships,
+// with its go.sum, go.sum.VERSION or NAME.sum), so that on a machine whose
+// module cache lacks them the first build prints no "go: downloading"
+// lines where a script expects a silent build. It works on copies in a
+// temporary directory: go mod download may add lines to a go.sum, and
+// the script's own files must stay as written. Best effort: a module that
+// only a proxy the script sets up serves fails here and is fetched by the
+// script itself.
 func predownload(env *testscript.Env) {
 	filepath.WalkDir(env.WorkDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}
-		name := d.Name()
-		dir := filepath.Dir(path)
+		name, dir := d.Name(), filepath.Dir(path)
+		var sum string
 		switch {
 		case name == "go.mod":
+			sum = "go.sum"
 		case strings.HasPrefix(name, "go.mod."):
-			tmp, err := os.MkdirTemp("", "predownload-")
-			if err != nil {
-				return nil
-			}
-			defer os.RemoveAll(tmp)
-			data, err := os.ReadFile(path)
-			if err != nil || os.WriteFile(filepath.Join(tmp, "go.mod"), data, 0o666) != nil {
-				return nil
-			}
-			if sum, err := os.ReadFile(filepath.Join(dir, "go.sum."+strings.TrimPrefix(name, "go.mod."))); err == nil {
-				os.WriteFile(filepath.Join(tmp, "go.sum"), sum, 0o666)
-			}
-			dir = tmp
+			sum = "go.sum." + strings.TrimPrefix(name, "go.mod.")
+		case strings.HasSuffix(name, ".mod"):
+			sum = strings.TrimSuffix(name, ".mod") + ".sum"
 		default:
 			return nil
 		}
+		tmp, err := os.MkdirTemp("", "predownload-")
+		if err != nil {
+			return nil
+		}
+		defer os.RemoveAll(tmp)
+		data, err := os.ReadFile(path)
+		if err != nil || os.WriteFile(filepath.Join(tmp, "go.mod"), data, 0o666) != nil {
+			return nil
+		}
+		if data, err := os.ReadFile(filepath.Join(dir, sum)); err == nil {
+			os.WriteFile(filepath.Join(tmp, "go.sum"), data, 0o666)
+		}
 		cmd := exec.Command("go", "mod", "download")
-		cmd.Dir = dir
+		cmd.Dir = tmp
 		cmd.Env = append(append([]string(nil), env.Vars...), "GOFLAGS=-mod=mod")
 		cmd.Run()
 		return nil
