@@ -7,21 +7,14 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/mocktracer"
-)
 
-func useMock(t *testing.T) *mocktracer.MockTracer {
-	t.Helper()
-	tr := mocktracer.New()
-	prev := opentracing.GlobalTracer()
-	opentracing.SetGlobalTracer(tr)
-	t.Cleanup(func() { opentracing.SetGlobalTracer(prev) })
-	return tr
-}
+	"github.com/ottoolexec/ottoolexec/runtime/spans/spanstest"
+)
 
 // TestProducerToConsumer sends a producer span's context through headers
 // and checks that the consumer span follows from it, with the tags.
 func TestProducerToConsumer(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	parent := tr.StartSpan("order")
 	p := StartProducer(opentracing.ContextWithSpan(context.Background(), parent), "test", "orders", "127.0.0.1:9092")
 	headers := map[string]string{}
@@ -67,7 +60,7 @@ func TestProducerToConsumer(t *testing.T) {
 }
 
 func TestProducerError(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	p := StartProducerHere("test", "orders", "")
 	p.End(-1, -1, errors.New("boom"))
 	s := tr.FinishedSpans()[0]
@@ -83,7 +76,7 @@ func TestProducerError(t *testing.T) {
 // offset, the next read (without a goroutine slot: every open span), and
 // Close.
 func TestConsumerEnds(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	var c Consumer
 	for off := int64(0); off < 3; off++ {
 		c.Deliver(StartConsumer("test", Message{Topic: "t", Offset: off}), "t", 0, off, false)

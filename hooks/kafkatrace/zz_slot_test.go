@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/ottoolexec/ottoolexec/runtime/spans"
+	"github.com/ottoolexec/ottoolexec/runtime/spans/spanstest"
 )
 
 // TestCurrentSpan gives the package a goroutine slot (a plain variable:
@@ -13,7 +14,7 @@ import (
 // The slot cannot be removed again, so this file's name sorts it after
 // the tests that need no slot.
 func TestCurrentSpan(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	var slot unsafe.Pointer
 	spans.UseGoroutineSlot(func() unsafe.Pointer { return slot }, func(p unsafe.Pointer) { slot = p })
 	outer := tr.StartSpan("handler")

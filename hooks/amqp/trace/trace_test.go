@@ -8,35 +8,12 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/mocktracer"
+
+	"github.com/ottoolexec/ottoolexec/runtime/spans/spanstest"
 )
 
-func useMock(t *testing.T) *mocktracer.MockTracer {
-	t.Helper()
-	tr := mocktracer.New()
-	prev := opentracing.GlobalTracer()
-	opentracing.SetGlobalTracer(tr)
-	t.Cleanup(func() { opentracing.SetGlobalTracer(prev) })
-	return tr
-}
-
-// finished returns the finished span named op, failing unless there is
-// exactly one.
-func finished(t *testing.T, tr *mocktracer.MockTracer, op string) *mocktracer.MockSpan {
-	t.Helper()
-	var found []*mocktracer.MockSpan
-	for _, s := range tr.FinishedSpans() {
-		if s.OperationName == op {
-			found = append(found, s)
-		}
-	}
-	if len(found) != 1 {
-		t.Fatalf("%d finished spans named %q, want 1 (all: %v)", len(found), op, tr.FinishedSpans())
-	}
-	return found[0]
-}
-
 func TestPublishCopiesHeaders(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	var c Channel
 	c.SetPeer("127.0.0.1:5672")
 	headers := map[string]any{"x-app": "hello", "n": int32(7)}
@@ -51,7 +28,7 @@ func TestPublishCopiesHeaders(t *testing.T) {
 		t.Errorf("no trace context in the sent headers: %v", out)
 	}
 	pub.End(errors.New("channel closed"))
-	s := finished(t, tr, "amqp.publish events")
+	s := spanstest.Finished(t, tr, "amqp.publish events")
 	want := map[string]any{
 		"span.kind": "producer", "component": "amqp091-go", "message_bus.destination": "events",
 		"amqp.exchange": "events", "amqp.routing_key": "order.created", "peer.address": "127.0.0.1:5672", "error": true,
@@ -69,21 +46,21 @@ func TestPublishCopiesHeaders(t *testing.T) {
 }
 
 func TestPublishNilHeaders(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	var c Channel
 	out, pub := c.Publish("", "jobs", nil)
 	if out == nil {
 		t.Fatal("no headers to carry the trace context")
 	}
 	pub.End(nil)
-	s := finished(t, tr, "amqp.publish jobs")
+	s := spanstest.Finished(t, tr, "amqp.publish jobs")
 	if s.Tag("message_bus.destination") != "jobs" || s.Tag("amqp.exchange") != nil || s.Tag("error") != nil {
 		t.Errorf("tags %v", s.Tags())
 	}
 }
 
 func TestWithContextParent(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	var c Channel
 	parent := tr.StartSpan("order")
 	ctx := opentracing.ContextWithSpan(context.Background(), parent)
@@ -110,7 +87,7 @@ func TestWithContextParent(t *testing.T) {
 	if registered.Load() != 0 {
 		t.Errorf("%d registrations left", registered.Load())
 	}
-	s := finished(t, tr, "amqp.publish work")
+	s := spanstest.Finished(t, tr, "amqp.publish work")
 	if s.ParentID != parent.(*mocktracer.MockSpan).SpanContext.SpanID {
 		t.Errorf("producer's parent is %d, want the context's span", s.ParentID)
 	}
@@ -126,7 +103,7 @@ func TestWithContextParent(t *testing.T) {
 }
 
 func TestAckedDeliveries(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	var c Channel
 	producer := tr.StartSpan("producer")
 	sent := map[string]any{"x-app": "hello"}
@@ -163,7 +140,7 @@ func TestAckedDeliveries(t *testing.T) {
 }
 
 func TestAutoAckAndClose(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	var c Channel
 	c.Consuming("ctag-2", "feed", true)
 	c.Deliver("ctag-2", 1, "events", "a", false, nil)
@@ -197,12 +174,12 @@ func TestAutoAckAndClose(t *testing.T) {
 }
 
 func TestGotStartTime(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	var c Channel
 	start := time.Now().Add(-time.Second)
 	c.Got("jobs", false, start, 7, "", "jobs", false, nil)
 	c.Settle(7, false, "reject")
-	s := finished(t, tr, "amqp.get jobs")
+	s := spanstest.Finished(t, tr, "amqp.get jobs")
 	if !s.StartTime.Equal(start) || s.Tag("amqp.settle") != "reject" || s.Tag("amqp.consumer_tag") != nil {
 		t.Errorf("get span: start %v (want %v), tags %v", s.StartTime, start, s.Tags())
 	}
@@ -228,7 +205,7 @@ func TestSameNeverPanics(t *testing.T) {
 // The channel reuses the last publishing's destination: a publishing to
 // another exchange or key must still get its own name and tags.
 func TestPublishDestinations(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	var c Channel
 	for _, p := range []struct{ exchange, key, name, dest string }{
 		{"", "a", "amqp.publish a", "a"},
@@ -242,7 +219,7 @@ func TestPublishDestinations(t *testing.T) {
 		tr.Reset()
 		_, pub := c.Publish(p.exchange, p.key, nil)
 		pub.End(nil)
-		s := finished(t, tr, p.name)
+		s := spanstest.Finished(t, tr, p.name)
 		var exchange, key any
 		if p.exchange != "" {
 			exchange = p.exchange

@@ -7,16 +7,9 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/mocktracer"
-)
 
-func useMock(t *testing.T) *mocktracer.MockTracer {
-	t.Helper()
-	tr := mocktracer.New()
-	prev := opentracing.GlobalTracer()
-	opentracing.SetGlobalTracer(tr)
-	t.Cleanup(func() { opentracing.SetGlobalTracer(prev) })
-	return tr
-}
+	"github.com/ottoolexec/ottoolexec/runtime/spans/spanstest"
+)
 
 func TestParseOKCodes(t *testing.T) {
 	for _, tc := range []struct {
@@ -75,7 +68,7 @@ func TestCodeName(t *testing.T) {
 // the trace the client injected, the status the server wrote reaches its
 // span, and a second End of the client changes nothing.
 func TestClientToServer(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	parent := tr.StartSpan("job")
 	ctx := opentracing.ContextWithSpan(context.Background(), parent)
 
@@ -138,7 +131,7 @@ func TestClientToServer(t *testing.T) {
 // A server call whose status was never written ends without a code, and
 // an OK status is no error.
 func TestServerStatus(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	s := StartServer(context.Background(), "/pkg.Svc/Get", nil, nil)
 	s.End()
 	s = StartServer(context.Background(), "/pkg.Svc/Put", nil, nil)

@@ -9,32 +9,9 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/mocktracer"
+
+	"github.com/ottoolexec/ottoolexec/runtime/spans/spanstest"
 )
-
-func useMock(t *testing.T) *mocktracer.MockTracer {
-	t.Helper()
-	tr := mocktracer.New()
-	prev := opentracing.GlobalTracer()
-	opentracing.SetGlobalTracer(tr)
-	t.Cleanup(func() { opentracing.SetGlobalTracer(prev) })
-	return tr
-}
-
-// finished returns the finished span named op, failing unless there is
-// exactly one.
-func finished(t *testing.T, tr *mocktracer.MockTracer, op string) *mocktracer.MockSpan {
-	t.Helper()
-	var found []*mocktracer.MockSpan
-	for _, s := range tr.FinishedSpans() {
-		if s.OperationName == op {
-			found = append(found, s)
-		}
-	}
-	if len(found) != 1 {
-		t.Fatalf("%d finished spans named %q, want 1 (all: %v)", len(found), op, tr.FinishedSpans())
-	}
-	return found[0]
-}
 
 // decode reads a header block as the library does (first line, then
 // "key: value" lines up to an empty one).
@@ -66,7 +43,7 @@ func spanID(t *testing.T, tr *mocktracer.MockTracer, h map[string][]string) int 
 }
 
 func TestPublishNewHeaderBlock(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	out, op := new(Conn).Publish("orders", "", "", "127.0.0.1:4222", true, nil)
 	if !op.Started() {
 		t.Fatal("no span")
@@ -76,7 +53,7 @@ func TestPublishNewHeaderBlock(t *testing.T) {
 	if first != "NATS/1.0" {
 		t.Errorf("first line %q", first)
 	}
-	s := finished(t, tr, "nats.publish orders")
+	s := spanstest.Finished(t, tr, "nats.publish orders")
 	if got := spanID(t, tr, h); got != s.SpanContext.SpanID {
 		t.Errorf("the sent headers name span %d, want %d", got, s.SpanContext.SpanID)
 	}
@@ -92,7 +69,7 @@ func TestPublishNewHeaderBlock(t *testing.T) {
 }
 
 func TestPublishKeepsTheProgramsHeaders(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	// A forwarded message: the program's header, a value with a colon, and
 	// the trace context of the message it came with, which is replaced.
 	in := "NATS/1.0\r\nX-App: hello\r\nMockpfx-Ids-Spanid: 999\r\nUrl: http://x\r\nX-App: again\r\n\r\n"
@@ -112,7 +89,7 @@ func TestPublishKeepsTheProgramsHeaders(t *testing.T) {
 	if len(h["Mockpfx-Ids-Spanid"]) != 0 || len(h["mockpfx-ids-spanid"]) != 1 {
 		t.Errorf("the old trace context is still there: %v", h)
 	}
-	s := finished(t, tr, "nats.publish orders")
+	s := spanstest.Finished(t, tr, "nats.publish orders")
 	if s.Tag("error") != true || s.Tag(tagReply) != "replies" || s.Tag("peer.address") != nil {
 		t.Errorf("tags %v", s.Tags())
 	}
@@ -122,30 +99,30 @@ func TestPublishKeepsTheProgramsHeaders(t *testing.T) {
 }
 
 func TestPublishWithoutHeaderSupport(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	out, op := new(Conn).Publish("orders", "", "", nil, false, nil)
 	if out != nil {
 		t.Errorf("headers sent to a server that takes none: %q", out)
 	}
 	op.End(nil)
-	finished(t, tr, "nats.publish orders")
+	spanstest.Finished(t, tr, "nats.publish orders")
 }
 
 func TestPublishLeavesABadBlockAlone(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	hdr := []byte("HTTP/1.1\r\n\r\n")
 	out, op := new(Conn).Publish("orders", "", "", nil, true, hdr)
 	op.End(nil)
 	if string(out) != string(hdr) {
 		t.Errorf("sent %q", out)
 	}
-	if s := finished(t, tr, "nats.publish orders"); len(s.Logs()) != 1 {
+	if s := spanstest.Finished(t, tr, "nats.publish orders"); len(s.Logs()) != 1 {
 		t.Errorf("logs %v", s.Logs())
 	}
 }
 
 func TestSilentSubjects(t *testing.T) {
-	useMock(t)
+	spanstest.UseMock(t)
 	for _, subj := range []string{"$JS.ACK.S.C.1.1.1.1.0", "$JS.FC.S.x.y"} {
 		if _, op := new(Conn).Publish(subj, "", "", nil, true, nil); op.Started() {
 			t.Errorf("a span for %s", subj)
@@ -157,7 +134,7 @@ func TestSilentSubjects(t *testing.T) {
 }
 
 func TestRequestCoversItsPublish(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	parent := tr.StartSpan("checkout")
 	ctx := opentracing.ContextWithSpan(context.Background(), parent)
 	out, op := new(Conn).Request(ctx, "svc.price", "", "127.0.0.1:4222", true, nil)
@@ -169,7 +146,7 @@ func TestRequestCoversItsPublish(t *testing.T) {
 	if n := inRequests.Load(); n != 0 {
 		t.Errorf("%d requests still registered", n)
 	}
-	s := finished(t, tr, "nats.request svc.price")
+	s := spanstest.Finished(t, tr, "nats.request svc.price")
 	if s.ParentID != parent.(*mocktracer.MockSpan).SpanContext.SpanID {
 		t.Errorf("parent %d", s.ParentID)
 	}
@@ -191,10 +168,10 @@ func TestRequestCoversItsPublish(t *testing.T) {
 }
 
 func TestRequestError(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	_, op := new(Conn).Request(context.TODO(), "nobody", "", nil, true, nil)
 	op.EndRequest(nil, errors.New("nats: no responders available for request"))
-	s := finished(t, tr, "nats.request nobody")
+	s := spanstest.Finished(t, tr, "nats.request nobody")
 	if s.Tag("error") != true || s.Tag(tagStream) != nil {
 		t.Errorf("tags %v", s.Tags())
 	}
@@ -219,7 +196,7 @@ func TestOpName(t *testing.T) {
 }
 
 func TestConsume(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	out, op := new(Conn).Publish("svc.price", "_INBOX.a.b", "", nil, true, []byte("NATS/1.0\r\nX-App: 1\r\n\r\n"))
 	op.End(nil)
 	_, h := decode(t, out)
@@ -233,8 +210,8 @@ func TestConsume(t *testing.T) {
 		t.Error("a span for a status message")
 	}
 	end()
-	p := finished(t, tr, "nats.publish svc.price")
-	s := finished(t, tr, "nats.consume svc.*")
+	p := spanstest.Finished(t, tr, "nats.publish svc.price")
+	s := spanstest.Finished(t, tr, "nats.consume svc.*")
 	if s.ParentID != p.SpanContext.SpanID || s.SpanContext.TraceID != p.SpanContext.TraceID {
 		t.Errorf("consumer %d/%d does not follow producer %d/%d", s.SpanContext.TraceID, s.ParentID, p.SpanContext.TraceID, p.SpanContext.SpanID)
 	}
@@ -248,19 +225,19 @@ func TestConsume(t *testing.T) {
 }
 
 func TestConsumeWithoutContextStartsATrace(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	end := (&Handler{Subject: "_INBOX.x"}).Consume("orders", "", nil, []byte("x"), map[string][]string{"mockpfx-ids-traceid": {"junk"}})
 	end()
 	// An inbox subscription (a JetStream deliver subject) is named after
 	// the message's subject.
-	s := finished(t, tr, "nats.consume orders")
+	s := spanstest.Finished(t, tr, "nats.consume orders")
 	if s.ParentID != 0 {
 		t.Errorf("parent %d", s.ParentID)
 	}
 }
 
 func TestNextMsgSpans(t *testing.T) {
-	tr := useMock(t)
+	tr := spanstest.UseMock(t)
 	var sub Sub
 	h := Handler{Subject: "jobs"}
 	m1, m2, other := new(int), new(int), new(int)
