@@ -46,7 +46,11 @@ type Rule struct {
 	// Files are added to the compilation of Package.
 	Files []File
 	// Runtime lists the runtime packages that every traced main package
-	// imports while this rule is enabled and fits the target.
+	// imports while this rule is enabled and fits the target: for
+	// standard library rules, the package that fills in their function
+	// variables at init. Rules for other targets leave it empty; the
+	// library they splice imports their runtime half (Imports), so only
+	// programs with that library compile and link it.
 	Runtime []string
 	// Imports are packages the spliced code of a non-standard target
 	// calls, by the name the prologues use: each changed file gets

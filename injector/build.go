@@ -7,7 +7,6 @@ import (
 
 	"github.com/ottoolexec/ottoolexec/hooks"
 	"github.com/ottoolexec/ottoolexec/injector/config"
-	"github.com/ottoolexec/ottoolexec/injector/directive"
 	"github.com/ottoolexec/ottoolexec/injector/goflags"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
 )
@@ -66,7 +65,7 @@ func openBuild(tool string, args []string, dir string) (*build, error) {
 		// Everything spliced code may import: what main packages import,
 		// what //ottrace:span directives call, and what rules for
 		// non-standard targets call.
-		Packages: append(append(runtimePackages(rules, exporters), directive.RuntimePackage), importedPackages(rules)...),
+		Packages: append(mainPackages(rules, exporters), importedPackages(rules)...),
 		OTLP:     hasOTLP(exporters),
 		CacheDir: cache,
 		// The nested build splices exactly the parent's selection, even
@@ -89,42 +88,49 @@ func (b *build) identity() (string, error) {
 	return identity(b.rules, b.exporters, versions, b.session.CacheDir)
 }
 
-// archives returns the compiled runtime for this build.
-func (b *build) archives() (map[string]resolve.Package, error) {
-	id, err := b.identity()
-	if err != nil {
-		return nil, err
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("finding ottoolexec's own executable: %w", err)
-	}
-	pkgs, err := b.session.Archives(self, id)
-	if err != nil {
-		return nil, err
-	}
+// mainArchives returns the compiled runtime packages a main package may
+// import (mainPackages) with their dependencies.
+func (b *build) mainArchives() (map[string]resolve.Package, error) {
+	main := mainPackages(b.rules, b.exporters)
 	// The test binary of a package the runtime depends on links test
 	// variants of it: the runtime must be compiled against those.
 	if tested, ok := strings.CutSuffix(os.Getenv("TOOLEXEC_IMPORTPATH"), ".test"); ok {
-		if p, ok := pkgs[tested]; ok {
-			return b.session.TestArchives(p, self, id)
+		pkgs, err := b.archives(main)
+		if err != nil {
+			return nil, err
 		}
+		if p, ok := pkgs[tested]; ok {
+			id, self, err := b.ids()
+			if err != nil {
+				return nil, err
+			}
+			return b.session.TestArchives(p, self, id, main)
+		}
+		return pkgs, nil
 	}
-	return pkgs, nil
+	return b.archives(main)
 }
 
-// importArchives returns the compiled runtime packages pkgs, resolved on
-// their own (see resolve.Session.ImportArchives).
-func (b *build) importArchives(pkgs []string) (map[string]resolve.Package, error) {
-	id, err := b.identity()
+// archives returns the compiled runtime packages pkgs with their
+// dependencies (see resolve.Session.Archives).
+func (b *build) archives(pkgs []string) (map[string]resolve.Package, error) {
+	id, self, err := b.ids()
 	if err != nil {
 		return nil, err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("finding ottoolexec's own executable: %w", err)
+	return b.session.Archives(self, id, pkgs)
+}
+
+// ids returns the tool identity of this build and ottoolexec's own
+// executable, which nested builds run as their toolexec.
+func (b *build) ids() (identity, self string, err error) {
+	if identity, err = b.identity(); err != nil {
+		return "", "", err
 	}
-	return b.session.ImportArchives(self, id, pkgs)
+	if self, err = os.Executable(); err != nil {
+		return "", "", fmt.Errorf("finding ottoolexec's own executable: %w", err)
+	}
+	return identity, self, nil
 }
 
 // ruleNames lists the names of rules, comma-separated.

@@ -53,6 +53,9 @@ func compile(tool string, rawArgs []string) error {
 		return run(tool, rawArgs)
 	}
 	c := &compilation{tool: tool, args: args, first: first, unit: u}
+	if pkgPath == warmAfter && !nested {
+		c.startWarm()
+	}
 	err = c.instrument(targeting, isMain, userCode)
 	var syntax *splice.SyntaxError
 	var misuse *directive.Error
@@ -93,9 +96,10 @@ func (c *compilation) instrument(targeting []*hooks.Rule, isMain, userCode bool)
 			return err
 		}
 	}
+	var archives map[string]resolve.Package
 	if isMain {
-		archives, err := c.archives()
-		if err != nil {
+		var err error
+		if archives, err = c.mainArchives(); err != nil {
 			return err
 		}
 		imports, err := c.build.mainImports(archives)
@@ -106,14 +110,15 @@ func (c *compilation) instrument(targeting []*hooks.Rule, isMain, userCode bool)
 			return err
 		}
 	}
-	if err := c.addImports(); err != nil {
+	if err := c.addImports(archives); err != nil {
 		return err
 	}
 	return c.writeFiles()
 }
 
-// archives returns the build's compiled runtime, resolving it on first use.
-func (c *compilation) archives() (map[string]resolve.Package, error) {
+// session returns the build's runtime resolution, opening it on first
+// use, with the PGO profile this compile uses.
+func (c *compilation) session() (*build, error) {
 	if c.build == nil {
 		b, err := newBuild(c.tool)
 		if err != nil {
@@ -126,53 +131,42 @@ func (c *compilation) archives() (map[string]resolve.Package, error) {
 		return nil, err
 	}
 	c.build.session.PGO = pgo
-	if c.unit.pkgPath == "main" {
-		// The link of this program reads it back; it has no profile on
-		// its command line.
-		note := pgo
-		if note == "" {
-			note = "repeat"
-		}
-		if err := c.build.session.WriteNote(pgoNote(os.Getenv("TOOLEXEC_IMPORTPATH")), note); err != nil {
-			return nil, err
-		}
-	}
-	return c.build.archives()
+	return c.build, nil
 }
 
-// nestedImportArchives is archives for a library compiled inside the
-// nested resolution: only the packages its spliced code imports.
-func (c *compilation) nestedImportArchives() (map[string]resolve.Package, error) {
-	if c.build == nil {
-		b, err := newBuild(c.tool)
-		if err != nil {
-			return nil, err
-		}
-		c.build = b
-	}
-	pgo, err := c.pgoForCompile()
+// mainArchives returns what a main package may import of the runtime,
+// compiled. The link of this program reads the PGO note it leaves: the
+// link has no profile on its command line.
+func (c *compilation) mainArchives() (map[string]resolve.Package, error) {
+	b, err := c.session()
 	if err != nil {
 		return nil, err
 	}
-	c.build.session.PGO = pgo
-	return c.build.importArchives(c.unit.imports)
+	note := b.session.PGO
+	if note == "" {
+		note = "repeat"
+	}
+	if err := b.session.WriteNote(pgoNote(os.Getenv("TOOLEXEC_IMPORTPATH")), note); err != nil {
+		return nil, err
+	}
+	return b.mainArchives()
 }
 
 // addImports puts the archives of the runtime packages the new code
-// imports into the compile's import config.
-func (c *compilation) addImports() error {
+// imports into the compile's import config. A main package has them in
+// archives already; another package resolves exactly what it imports.
+func (c *compilation) addImports(archives map[string]resolve.Package) error {
 	if len(c.unit.imports) == 0 {
 		return nil
 	}
-	var archives map[string]resolve.Package
-	var err error
-	if nestedIdentity() != "" {
-		archives, err = c.nestedImportArchives()
-	} else {
-		archives, err = c.archives()
-	}
-	if err != nil {
-		return err
+	if archives == nil {
+		b, err := c.session()
+		if err != nil {
+			return err
+		}
+		if archives, err = b.archives(c.unit.imports); err != nil {
+			return err
+		}
 	}
 	cfgPath, cfgIndex := c.args.flag("importcfg")
 	if cfgIndex < 0 {

@@ -29,6 +29,7 @@ import (
 	"github.com/ottoolexec/ottoolexec/hooks"
 	"github.com/ottoolexec/ottoolexec/hooks/catalog"
 	"github.com/ottoolexec/ottoolexec/injector/config"
+	"github.com/ottoolexec/ottoolexec/injector/directive"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
 )
 
@@ -209,6 +210,17 @@ func runtimePackages(rules []*hooks.Rule, exporters []string) []string {
 }
 
 const bootPackage = "github.com/ottoolexec/ottoolexec/runtime/boot"
+
+// mainPackages returns the runtime packages that a main package's compile
+// resolves: what a traced main may import (runtimePackages; the rules that
+// do not fit are only known once these are compiled) and the runtime of
+// //ottrace:span directives, which the program's own packages import. The
+// runtime halves of rules for non-standard targets are not among them: the
+// library they splice imports them, so a program without that library
+// never compiles them (see resolve.Session.Archives).
+func mainPackages(rules []*hooks.Rule, exporters []string) []string {
+	return append(runtimePackages(rules, exporters), directive.RuntimePackage)
+}
 
 // importedPackages returns the runtime packages that spliced code of the
 // given rules imports from inside non-standard targets.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/ottoolexec/ottoolexec/hooks"
 	"github.com/ottoolexec/ottoolexec/injector/directive"
 	"github.com/ottoolexec/ottoolexec/injector/importcfg"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
@@ -36,7 +37,7 @@ func link(tool string, rawArgs []string) error {
 		return err
 	}
 	b.session.PGO = pgo
-	archives, err := b.archives()
+	archives, err := b.mainArchives()
 	if err != nil {
 		return err
 	}
@@ -48,11 +49,27 @@ func link(tool string, rawArgs []string) error {
 	if err != nil {
 		return err
 	}
-	// Packages with //ottrace:span import the directive runtime, and
-	// non-standard targets their rule's runtime half; a line for a package
-	// nothing imports costs the linker nothing.
+	// Packages with //ottrace:span import the directive runtime; a line
+	// for a package nothing imports costs the linker nothing.
 	roots = append(roots, directive.RuntimePackage)
-	roots = append(roots, importedPackages(b.rules)...)
+	// A library spliced by a rule imports the rule's runtime half, which
+	// its compile resolved on its own: the same resolution again, from the
+	// memo, gives the same archives.
+	inProgram := func(path string) bool {
+		_, inBuild := cfg.PackageFiles[path]
+		_, inRuntime := archives[path] // grpc, under the OTLP exporter
+		return inBuild || inRuntime
+	}
+	for _, imports := range spliceImports(b.rules, inProgram) {
+		more, err := b.archives(imports)
+		if err != nil {
+			return err
+		}
+		for path, p := range more {
+			archives[path] = p
+		}
+		roots = append(roots, imports...)
+	}
 	deps, err := closure(roots, archives)
 	if err != nil {
 		return err
@@ -66,6 +83,31 @@ func link(tool string, rawArgs []string) error {
 	}
 	args.setFlag("importcfg", cfgIndex, newCfg)
 	return run(tool, args)
+}
+
+// spliceImports returns, for each package of the program (those for
+// which inProgram is true) that rules for non-standard targets splice, the
+// runtime packages its spliced code imports: what its compile resolved
+// (compilation.addImports), in the same order.
+func spliceImports(rules []*hooks.Rule, inProgram func(string) bool) [][]string {
+	byTarget := make(map[string][]string)
+	var targets []string
+	for _, r := range rules {
+		if r.Std || len(r.Imports) == 0 || !inProgram(r.Package) {
+			continue
+		}
+		if _, ok := byTarget[r.Package]; !ok {
+			targets = append(targets, r.Package)
+		}
+		for _, p := range r.Imports {
+			byTarget[r.Package] = append(byTarget[r.Package], p)
+		}
+	}
+	var out [][]string
+	for _, t := range targets {
+		out = append(out, byTarget[t])
+	}
+	return out
 }
 
 // closure returns roots and all their dependencies, sorted.

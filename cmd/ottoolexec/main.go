@@ -35,6 +35,14 @@ func main() {
 		}
 		return
 	}
+	if len(args) > 0 && args[0] == injector.WarmCommand {
+		// Started in the background by a toolexec invocation; nobody
+		// reads its output (see injector/warm.go).
+		if err := injector.Warm(args[1:]); err != nil {
+			os.Exit(1)
+		}
+		return
+	}
 	os.Exit(command(args))
 }
 

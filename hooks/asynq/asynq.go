@@ -65,6 +65,5 @@ var Rule = &hooks.Rule{
 		{Recv: "*Scheduler", Name: "Shutdown", Signature: "()", Prologue: coverBackground},
 	},
 	Files:   []hooks.File{{Name: "asynq.go", Content: injectAsynq}},
-	Runtime: []string{tracePackage},
 	Imports: map[string]string{"__ottoolexec_asynq": tracePackage},
 }

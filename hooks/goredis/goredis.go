@@ -40,6 +40,5 @@ var Rule = &hooks.Rule{
 		Epilogue: "; if __ottoolexec_goredis.Enabled() { c.AddHook(__ottoolexec_newHook(c.opt)) };",
 	}},
 	Files:   []hooks.File{{Name: "redis.go", Content: injectRedis}},
-	Runtime: []string{tracePackage},
 	Imports: map[string]string{"__ottoolexec_goredis": tracePackage},
 }

@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -75,7 +76,7 @@ type Session struct {
 	Env      GoEnv         // its environment
 	Flags    goflags.Flags // its build flags
 	SelfID   string        // ottoolexec's own identity
-	Packages []string      // runtime packages to resolve
+	Packages []string      // every runtime package the build may need (Versions resolves them all)
 	CacheDir string        // ottoolexec's cache directory
 	Environ  []string      // extra environment for nested go commands
 	// OTLP says the build selected the OTLP exporter: its module
@@ -762,21 +763,93 @@ func (s *Session) checkUserVersions(mods []Module) error {
 	return nil
 }
 
-// Archives compiles the runtime packages and their dependencies with the
-// parent build's flags and toolexec (self, in nested mode under identity)
-// and returns every package of the result by import path.
-func (s *Session) Archives(self, identity string) (map[string]Package, error) {
-	return s.archives(s.archivesMemo(identity), self, identity, s.Packages, nil)
+// Archives compiles pkgs, runtime packages, and their dependencies with
+// the parent build's flags and toolexec (self, in nested mode under
+// identity) and returns every package of the result by import path.
+//
+// Each caller asks for what it needs, not for the whole runtime: a main
+// package for the packages main imports, a library spliced by a rule for
+// that rule's runtime half, a link for the union of those in its program.
+// So a program that uses no go-redis never compiles go-redis's half, and a
+// compile inside the nested resolution (where the runtime itself depends
+// on a traced library, the OTLP exporter on grpc) never starts the same
+// nested build again. The memo is keyed by the set, in any order; two
+// resolutions share every package they have in common, compiled once,
+// through the build cache.
+func (s *Session) Archives(self, identity string, pkgs []string) (map[string]Package, error) {
+	return s.archives(s.archivesMemo(identity, pkgs), self, identity, sortedSet(pkgs), nil)
 }
 
-// ImportArchives compiles only pkgs, runtime packages that code spliced
-// into a library imports, and their dependencies. A compile inside the
-// nested resolution uses it: when the runtime itself depends on a traced
-// library (the OTLP exporter on grpc), resolving the whole runtime again
-// there would start the same nested build, without end.
-func (s *Session) ImportArchives(self, identity string, pkgs []string) (map[string]Package, error) {
-	memo := filepath.Join(s.dir, "archives-imports-"+ShortHash(identity+"\n"+strings.Join(pkgs, "\n")+s.pgoKey())+".json")
-	return s.archives(memo, self, identity, pkgs, nil)
+// archivesMemo is where Archives keeps its answer for pkgs.
+func (s *Session) archivesMemo(identity string, pkgs []string) string {
+	return filepath.Join(s.dir, "archives-"+ShortHash(identity+"\n"+strings.Join(sortedSet(pkgs), "\n")+s.pgoKey())+".json")
+}
+
+// Warm compiles, into the build cache, the packages of the closure of pkgs
+// that neither are after nor depend on it, the way Archives would compile
+// them (see injector/warm.go for when and why). It does nothing when the
+// answer of Archives for pkgs is memoised already, or while another Warm of
+// this session runs. Archives waits for it, outside nested builds.
+func (s *Session) Warm(self, identity string, pkgs []string, after string) error {
+	if _, ok := readArchives(s.archivesMemo(identity, pkgs)); ok {
+		return nil
+	}
+	unlock, ok, err := tryLock(filepath.Join(s.dir, "warm"))
+	if err != nil || !ok {
+		return err
+	}
+	defer unlock()
+	args := s.listArgs(nil, "-json=ImportPath,Deps")
+	if s.ownsModFiles() {
+		args = append(args, "-mod=mod")
+	}
+	listed, err := s.list([]string{NestedEnv + "=versions"}, append(args, pkgs...))
+	if err != nil {
+		return err
+	}
+	done := map[string]bool{after: true} // compiled by the build by now
+	for _, p := range listed {
+		if p.ImportPath == after {
+			for _, dep := range p.Deps {
+				done[dep] = true
+			}
+		}
+	}
+	var warm []string
+	for _, p := range listed {
+		if !done[p.ImportPath] && !slices.Contains(p.Deps, after) {
+			warm = append(warm, p.ImportPath)
+		}
+	}
+	if len(warm) == 0 {
+		return nil
+	}
+	args = s.listArgs(nil, "-export", "-toolexec="+self, "-json=ImportPath,Error")
+	if s.ownsModFiles() {
+		args = append(args, "-mod=mod")
+	}
+	_, err = s.list([]string{NestedEnv + "=" + identity}, append(args, warm...))
+	return err
+}
+
+// waitWarm waits until no Warm of this session runs.
+func (s *Session) waitWarm() {
+	if unlock, err := lock(filepath.Join(s.dir, "warm")); err == nil {
+		unlock()
+	}
+}
+
+// sortedSet returns pkgs sorted, without duplicates.
+func sortedSet(pkgs []string) []string {
+	set := append([]string(nil), pkgs...)
+	sort.Strings(set)
+	out := set[:0]
+	for i, p := range set {
+		if i == 0 || p != set[i-1] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Memo returns the value memoised under name in this session, computing
@@ -790,10 +863,6 @@ func (s *Session) Memo(name string, v any, compute func() error) error {
 		return err
 	}
 	return writeJSON(path, v)
-}
-
-func (s *Session) archivesMemo(identity string) string {
-	return filepath.Join(s.dir, "archives-"+ShortHash(identity+s.pgoKey())+".json")
 }
 
 // WriteNote records a small value under name in this session, for later
@@ -820,22 +889,23 @@ func (s *Session) pgoKey() string {
 	return "\npgo " + s.PGO + " " + hex.EncodeToString(sum[:])
 }
 
-// TestArchives is Archives for the test binary of pkg, a package the
-// runtime itself depends on (go test net/http). That binary links test
+// TestArchives is Archives of roots for the test binary of pkg, a package
+// the runtime itself depends on (go test net/http). That binary links test
 // variants of pkg and of every package that imports it, so the runtime's
 // packages must be compiled as such variants too, or the linker finds two
 // different net/http. The go command builds them when the test imports
 // the runtime, so a nested go list -test sees the test with one more
 // external test file, added through -overlay, that imports the runtime.
-func (s *Session) TestArchives(pkg Package, self, identity string) (map[string]Package, error) {
-	memo := filepath.Join(s.dir, "archives-test-"+ShortHash(identity+"\n"+pkg.ImportPath+s.pgoKey())+".json")
+func (s *Session) TestArchives(pkg Package, self, identity string, roots []string) (map[string]Package, error) {
+	roots = sortedSet(roots)
+	memo := filepath.Join(s.dir, "archives-test-"+ShortHash(identity+"\n"+pkg.ImportPath+"\n"+strings.Join(roots, "\n")+s.pgoKey())+".json")
 	dir := filepath.Join(s.dir, "xtest", ShortHash(pkg.ImportPath))
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return nil, err
 	}
 	var src strings.Builder
 	fmt.Fprintf(&src, "package %s_test\n\nimport (\n", pkg.Name)
-	for _, p := range s.Packages {
+	for _, p := range roots {
 		fmt.Fprintf(&src, "\t_ %q\n", p)
 	}
 	src.WriteString(")\n")
@@ -870,6 +940,11 @@ func (s *Session) archives(memo, self, identity string, roots, extra []string) (
 	}
 	if err := RepairSource(s.CacheDir); err != nil {
 		return nil, err
+	}
+	if os.Getenv(NestedEnv) == "" {
+		// A nested build's compile must not wait: the Warm it may be
+		// part of holds the lock.
+		s.waitWarm()
 	}
 	// -mod=mod, after the parent's flags so it wins: the module files are
 	// our temporary copies, and the runtime may need go.sum lines the

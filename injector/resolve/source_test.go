@@ -16,6 +16,9 @@ func TestRuntimeModules(t *testing.T) {
 	pkgs := []string{"github.com/ottoolexec/ottoolexec/runtime/boot"}
 	for _, r := range catalog.Rules {
 		pkgs = append(pkgs, r.Runtime...)
+		for _, p := range r.Imports {
+			pkgs = append(pkgs, p)
+		}
 	}
 	args := append([]string{"list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}"}, pkgs...)
 	out, err := exec.Command("go", args...).Output()

@@ -1,7 +1,9 @@
 package trace
 
 import (
+	"math/rand"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -25,6 +27,28 @@ func TestRedactedURL(t *testing.T) {
 		want := strings.TrimPrefix(tc.want, "http://h")
 		if got := redactedRequestURI(r.URL); got != want {
 			t.Errorf("redactedRequestURI(%s)\n got %s\nwant %s", tc.in, got, want)
+		}
+	}
+}
+
+// signedQuery is what redactedQuery does, as a regular expression.
+var signedQuery = regexp.MustCompile(`(?i)((?:^|&)(?:X-Amz-(?:Credential|Signature|Security-Token)|AWSAccessKeyId|Signature)=)[^&]*`)
+
+// TestRedactedQueryRegexp checks the hand-written scan against the
+// regular expression on queries made of pieces that matter.
+func TestRedactedQueryRegexp(t *testing.T) {
+	pieces := []string{"&", "&&", "=", "==", "x", "x-amz-signature", "X-Amz-Credential", "X-AMZ-SECURITY-TOKEN",
+		"awsaccesskeyid", "Signature", "MySignature", "%26", ";", "a=b", "Signature="}
+	rng := rand.New(rand.NewSource(1))
+	for range 20000 {
+		var b strings.Builder
+		for range rng.Intn(8) {
+			b.WriteString(pieces[rng.Intn(len(pieces))])
+		}
+		q := b.String()
+		want := signedQuery.ReplaceAllString(q, "${1}redacted")
+		if got := redactedQuery(q); got != want {
+			t.Fatalf("redactedQuery(%q) = %q, want %q", q, got, want)
 		}
 	}
 }
