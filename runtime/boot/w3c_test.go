@@ -2,6 +2,7 @@ package boot
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"regexp"
 	"testing"
@@ -73,5 +74,30 @@ func TestJaegerTracerAcceptsTraceparent(t *testing.T) {
 	}
 	if _, err := tr.tracer.Extract(opentracing.TextMap, opentracing.TextMapCarrier{}); err != opentracing.ErrSpanContextNotFound {
 		t.Errorf("no headers: %v", err)
+	}
+}
+
+// TestTraceparentFormat checks the hand-written formatting against
+// fmt's, on ids with every hex digit and with leading zeros.
+func TestTraceparentFormat(t *testing.T) {
+	for _, ids := range [][3]uint64{
+		{0, 1, 1},
+		{0x0123456789abcdef, 0xfedcba9876543210, 0x00000000000000ff},
+		{^uint64(0), ^uint64(0), ^uint64(0)},
+	} {
+		for _, sampled := range []bool{false, true} {
+			sc := jaeger.NewSpanContext(jaeger.TraceID{High: ids[0], Low: ids[1]}, jaeger.SpanID(ids[2]), 0, sampled, nil)
+			flags := 0
+			if sampled {
+				flags = 1
+			}
+			want := fmt.Sprintf("00-%016x%016x-%016x-%02x", ids[0], ids[1], ids[2], flags)
+			if got := traceparent(sc); got != want {
+				t.Errorf("traceparent = %q, want %q", got, want)
+			}
+			if allocs := testing.AllocsPerRun(100, func() { traceparent(sc) }); allocs > 1 {
+				t.Errorf("traceparent allocates %v times, want at most 1", allocs)
+			}
+		}
 	}
 }
