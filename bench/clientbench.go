@@ -260,7 +260,7 @@ func (b *bench) clientSection(s *strings.Builder, r *clientResult) {
 	cb := r.Bench
 	fmt.Fprintf(s, "### %s\n\n", cb.Title)
 	fmt.Fprintf(s, "bench/clientops: %s A run times %d calls after 500 warm-up ones; figures per call: wall ns/op, CPU ns/op (user+sys of the process), allocs/op and B/op (runtime.MemStats). %d rounds, each running every variant once in a rotating order; medians. "+
-		"Tracer on every traced side: jaeger-client-go v2.30.0, const sampler, null reporter, 128-bit trace ids (ottoolexec's runtime picks exactly that with OTTOOLEXEC_CONSOLE=0 and no JAEGER_* variable). Checked before timing:\n\n", cb.About, r.N, r.Rounds)
+		"Tracer on every traced side: jaeger-client-go v2.30.0, const sampler, null reporter, 128-bit trace ids, trace context sent as uber-trace-id and W3C traceparent (ottoolexec's runtime picks exactly that with OTTOOLEXEC_CONSOLE=0 and no JAEGER_* variable; the hand-written programs build it with bench/handtracer). Checked before timing:\n\n", cb.About, r.N, r.Rounds)
 	for _, c := range r.Checks {
 		fmt.Fprintf(s, "- %s\n", c)
 	}

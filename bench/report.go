@@ -162,8 +162,8 @@ func (b *bench) runtimeSection(s *strings.Builder, rt *runtimeResult) {
 	fmt.Fprintf(s, "bench/roundtrip: one process serves `GET /work` (a 3-byte body) on 127.0.0.1 and sends it requests one after another over a keep-alive connection; "+
 		"a run times %d round trips after 2000 warm-up ones. Figures per round trip, client and server together: wall ns/op, CPU ns/op (user+sys of the process), allocs/op and B/op (runtime.MemStats). "+
 		"%d rounds, each running every variant once in a rotating order; medians.\n\n", rt.N, rt.Rounds)
-	s.WriteString("Tracer on both traced sides: jaeger-client-go v2.30.0, const sampler (every request sampled), null reporter, 128-bit trace ids. " +
-		"The hand-instrumented program builds it with `jaeger.NewTracer(..., jaeger.NewConstSampler(true), jaeger.NewNullReporter(), jaeger.TracerOptions.Gen128Bit(true))`. " +
+	s.WriteString("Tracer on both traced sides: jaeger-client-go v2.30.0, const sampler (every request sampled), null reporter, 128-bit trace ids, trace context sent as uber-trace-id and W3C traceparent. " +
+		"The hand-instrumented program builds it with bench/handtracer: `jaeger.NewTracer(..., jaeger.NewConstSampler(true), jaeger.NewNullReporter(), jaeger.TracerOptions.Gen128Bit(true))` with Jaeger's propagators plus a traceparent on injection. " +
 		"The ottoolexec build gets it from runtime/boot, run with OTTOOLEXEC_CONSOLE=0, no OTTOOLEXEC_TRACE_FILE and no JAEGER_* variable: boot then has no sink and passes `jaeger.NewNullReporter()`, " +
 		"and with no JAEGER_SAMPLER_TYPE it uses `jaeger.NewConstSampler(true)`.\n\n")
 	s.WriteString("Spans per round trip: ottoolexec 2 (client, server); go-stdlib 3 (its client makes a root \"HTTP Client\" span and an \"HTTP GET\" span per attempt, plus the server span). Checked before timing:\n\n")

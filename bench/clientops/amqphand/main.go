@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"example.com/handtracer"
 	"flag"
 
 	"github.com/opentracing/opentracing-go"
@@ -68,8 +69,7 @@ func main() {
 				counted = jaeger.NewInMemoryReporter()
 				reporter = counted
 			}
-			tracer, closer := jaeger.NewTracer("amqphand", jaeger.NewConstSampler(true), reporter,
-				jaeger.TracerOptions.Gen128Bit(true))
+			tracer, closer := handtracer.New("amqphand", reporter)
 			op, cleanup, err := amqpq.Setup(ctx, tracedPublish(tracer))
 			if err != nil {
 				closer.Close()

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"example.com/handtracer"
 	"flag"
 
 	otgrpc "github.com/opentracing-contrib/go-grpc"
@@ -28,8 +29,7 @@ func main() {
 				counted = jaeger.NewInMemoryReporter()
 				reporter = counted
 			}
-			tracer, closer := jaeger.NewTracer("grpchand", jaeger.NewConstSampler(true), reporter,
-				jaeger.TracerOptions.Gen128Bit(true))
+			tracer, closer := handtracer.New("grpchand", reporter)
 			op, cleanup, err := grpcq.Setup(ctx,
 				[]grpc.ServerOption{
 					grpc.UnaryInterceptor(otgrpc.OpenTracingServerInterceptor(tracer)),

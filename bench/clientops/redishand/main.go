@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"example.com/handtracer"
 	"flag"
 	"strings"
 
@@ -62,8 +63,7 @@ func main() {
 				counted = jaeger.NewInMemoryReporter()
 				reporter = counted
 			}
-			tracer, closer := jaeger.NewTracer("redishand", jaeger.NewConstSampler(true), reporter,
-				jaeger.TracerOptions.Gen128Bit(true))
+			tracer, closer := handtracer.New("redishand", reporter)
 			op, cleanup, err := redisq.Setup(ctx, tracingHook{tracer})
 			if err != nil {
 				closer.Close()

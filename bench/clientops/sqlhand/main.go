@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"example.com/handtracer"
 	"flag"
 
 	"github.com/lib/pq"
@@ -33,9 +34,8 @@ func main() {
 				reporter = counted
 			}
 			// The tracer ottoolexec's runtime builds with no JAEGER_*
-			// variables: const sampler, 128-bit trace ids.
-			tracer, closer := jaeger.NewTracer("sqlhand", jaeger.NewConstSampler(true), reporter,
-				jaeger.TracerOptions.Gen128Bit(true))
+			// variables (see handtracer).
+			tracer, closer := handtracer.New("sqlhand", reporter)
 			opentracing.SetGlobalTracer(tracer)
 			opts := []instrumentedsql.Opt{instrumentedsql.WithTracer(isqlot.NewTracer(true)), instrumentedsql.WithOmitArgs()}
 			if !*rowsNext {

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"example.com/handtracer"
 	"flag"
 	"net/http"
 
@@ -37,10 +38,9 @@ func main() {
 			counted = jaeger.NewInMemoryReporter()
 			reporter = counted
 		}
-		// The same tracer settings as ottoolexec's runtime picks with no
-		// JAEGER_* variables: const sampler, 128-bit trace ids.
-		tracer, _ = jaeger.NewTracer("roundtrip-hand", jaeger.NewConstSampler(true), reporter,
-			jaeger.TracerOptions.Gen128Bit(true))
+		// The tracer ottoolexec's runtime builds with no JAEGER_*
+		// variables (see handtracer).
+		tracer, _ = handtracer.New("roundtrip-hand", reporter)
 		opentracing.SetGlobalTracer(tracer)
 		return nethttp.Middleware(tracer, h)
 	}
