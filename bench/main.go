@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -60,7 +61,7 @@ func realMain() int {
 		only       = flag.String("only", "", "run only one part: build, or runtime (= roundtrip, load, micro and clients), roundtrip, load, micro or clients")
 		clientSel  = flag.String("clients", "", "client benchmarks to run, comma-separated (default: all)")
 		clientsOut = flag.String("clients-out", "bench/RESULTS-clients.md", "write the client-operation report (SQL, ...) here")
-		programs   = flag.String("programs", "demo,large,hey,migrate,crane", "build programs to measure: demo, large, and the real programs of the scripts realprog_*: hey, migrate, crane")
+		programs   = flag.String("programs", "demo,large,hey,miniflux,crane,migrate", "build programs to measure: demo, large, and the real programs of the scripts realprog_*: hey, miniflux, crane, migrate")
 		largeMod   = flag.String("large", "github.com/prometheus/node_exporter@v1.12.1", "the larger program: module@version (its main package is the module path unless -large-pkg says otherwise)")
 		largePkg   = flag.String("large-pkg", "", "main package of the larger program (default: the module path)")
 		b          bench
@@ -253,13 +254,13 @@ func (b *bench) measureBuilds(ctx context.Context, programs, largeMod, largePkg 
 			p, err = b.setupDemo(ctx)
 		case "large":
 			p, err = b.setupLarge(ctx, largeMod, largePkg)
-		case "hey", "migrate", "crane":
+		case "hey", "migrate", "crane", "miniflux":
 			rp := realPrograms[strings.TrimSpace(name)]
 			p, err = b.setupLarge(ctx, rp.modVersion, rp.pkg, rp.flags...)
 		case "":
 			continue
 		default:
-			return nil, fmt.Errorf("-programs: unknown program %q (known: demo, large, hey, migrate, crane)", name)
+			return nil, fmt.Errorf("-programs: unknown program %q (known: demo, large, hey, migrate, crane, miniflux)", name)
 		}
 		if err != nil {
 			return nil, err
@@ -319,9 +320,21 @@ var realPrograms = map[string]struct {
 	modVersion, pkg string
 	flags           []string
 }{
-	"hey":     {"github.com/rakyll/hey@v0.1.5", "", nil},
-	"migrate": {"github.com/golang-migrate/migrate/v4@v4.20.1", "github.com/golang-migrate/migrate/v4/cmd/migrate", []string{"-tags", "postgres"}},
-	"crane":   {"github.com/google/go-containerregistry@v0.22.1", "github.com/google/go-containerregistry/cmd/crane", nil},
+	"hey":      {"github.com/rakyll/hey@v0.1.5", "", nil},
+	"migrate":  {"github.com/golang-migrate/migrate/v4@v4.20.1", "github.com/golang-migrate/migrate/v4/cmd/migrate", []string{"-tags", "postgres"}},
+	"crane":    {"github.com/google/go-containerregistry@v0.22.1", "github.com/google/go-containerregistry/cmd/crane", nil},
+	"miniflux": {"miniflux.app/v2@v2.3.5", "", nil},
+}
+
+// programName is what go install names the binary of main package pkg:
+// its last element, or the one before a major version suffix
+// (miniflux.app/v2 is miniflux.app).
+func programName(pkg string) string {
+	name := path.Base(pkg)
+	if len(name) > 1 && name[0] == 'v' && strings.Trim(name[1:], "0123456789") == "" {
+		name = path.Base(path.Dir(pkg))
+	}
+	return name
 }
 
 // setupLarge makes a throwaway module outside the repository that requires
@@ -339,7 +352,7 @@ func (b *bench) setupLarge(ctx context.Context, modVersion, pkg string, flags ..
 		return nil, err
 	}
 	p := &program{
-		Name:  filepath.Base(pkg),
+		Name:  programName(pkg),
 		Desc:  fmt.Sprintf("%s at %s (program %s), from the module proxy in a throwaway module", mod, version, pkg),
 		Dir:   dir,
 		Pkgs:  []string{pkg},

@@ -104,6 +104,7 @@ func TestScripts(t *testing.T) {
 			"signal":   cmdSignal,
 			"ended":    cmdEnded,
 			"capture":  cmdCapture,
+			"freeport": cmdFreePort,
 			"publish":  cmdPublish,
 			"dynalite": cmdDynalite,
 		},
@@ -378,6 +379,23 @@ func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Setenv(args[0], m[1])
 	ts.Logf("%s=%s", args[0], m[1])
+}
+
+// cmdFreePort sets a script variable to a TCP port on 127.0.0.1 that was
+// free a moment ago, for programs that take a fixed address and do not
+// say which port they chose when given port 0.
+//
+//	freeport NAME
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport NAME")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	port := l.Addr().(*net.TCPAddr).Port
+	ts.Check(l.Close())
+	ts.Setenv(args[0], strconv.Itoa(port))
+	ts.Logf("%s=%d", args[0], port)
 }
 
 // cmdSymbols checks a binary's symbol table as `go tool nm` lists it,
