@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/mod/modfile"
@@ -44,6 +45,13 @@ import (
 // the tool identity of the parent build; a toolexec invocation that sees it
 // splices exactly as the parent does but never starts a resolution itself.
 const NestedEnv = "OTTOOLEXEC_NESTED_ID"
+
+// depthEnv counts the nested go commands between a build and the process
+// that sees it; maxDepth is where resolution gives up (see Session.list).
+const (
+	depthEnv = "OTTOOLEXEC_NESTED_DEPTH"
+	maxDepth = 4
+)
 
 // GoEnv holds the go command's view of the build environment.
 type GoEnv struct {
@@ -643,9 +651,18 @@ type listed struct {
 }
 
 func (s *Session) list(env []string, args []string) ([]listed, error) {
+	// A nested go command may compile a library that a rule splices, whose
+	// runtime half it resolves with one more nested command, and so on:
+	// that chain is short (the OTLP exporter's grpc is one step), and a
+	// long one is a bug that would otherwise start go commands without end.
+	depth, _ := strconv.Atoi(os.Getenv(depthEnv))
+	if depth >= maxDepth {
+		return nil, fmt.Errorf("resolving the ottoolexec runtime: nested go commands %d deep, giving up (a rule's runtime half needs a library that is itself spliced, again and again); please report this with the build command", depth)
+	}
 	cmd := exec.Command(s.GoCmd, args...)
 	cmd.Dir = s.modDir
 	cmd.Env = append(append(os.Environ(), s.Environ...), env...)
+	cmd.Env = append(cmd.Env, depthEnv+"="+strconv.Itoa(depth+1))
 	if s.workFile != "" {
 		cmd.Env = append(cmd.Env, "GOWORK="+s.workFile)
 	}
