@@ -251,7 +251,7 @@ func (s *Session) prepareModule(gomod string) error {
 		return s.prepareWorkspace()
 	}
 	if s.Flags.Mod == "vendor" || s.Flags.Mod == "" && hasVendor(gomod) && !strings.Contains(s.Env.GOFLAGS, "-mod=") {
-		if err := checkVendor(vendorModules(gomod)); err != nil {
+		if err := checkVendor(vendorModules(gomod), s.OTLP); err != nil {
 			return err
 		}
 	}
@@ -539,25 +539,37 @@ func (s *Session) prepareWorkspace() error {
 }
 
 // checkVendor allows a -mod=vendor build when none of the runtime's
-// modules is vendored. The runtime is then resolved from the module cache
-// (the nested command runs with -mod=mod on its temporary go.mod) and
-// shares only the standard library with the build, which vendoring does
-// not touch. A module both vendored and used by the runtime would be
-// compiled twice, from two directories, and the link would fail with a
-// fingerprint mismatch, so that case is refused with its name.
-func checkVendor(modulesTxt string) error {
+// modules (and, with otlp, none of the OTLP exporter's) is vendored. The
+// runtime is then resolved from the module cache (the nested command runs
+// with -mod=mod on its temporary go.mod) and shares only the standard
+// library with the build, which vendoring does not touch. A module both
+// vendored and used by the runtime would be compiled twice, from two
+// directories, and the link would fail with a fingerprint mismatch, so
+// that case is refused with its name.
+func checkVendor(modulesTxt string, otlp bool) error {
 	data, err := os.ReadFile(modulesTxt)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", modulesTxt, err)
 	}
-	runtime := make(map[string]bool)
+	users := make(map[string]string) // module -> what needs it
 	for _, m := range RuntimeModules {
-		runtime[m] = true
+		users[m] = "the tracing runtime"
+	}
+	if otlp {
+		mods, err := otlpModules()
+		if err != nil {
+			return err
+		}
+		for _, m := range mods {
+			if users[m] == "" {
+				users[m] = "the OTLP exporter (OTTOOLEXEC_EXPORTERS=otlp)"
+			}
+		}
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		fields := strings.Fields(line)
-		if len(fields) >= 2 && fields[0] == "#" && runtime[fields[1]] {
-			return fmt.Errorf("%s vendors %s, which the tracing runtime also uses; ottoolexec cannot share a vendored copy with the runtime yet: build with -mod=mod, or without ottoolexec", modulesTxt, fields[1])
+		if len(fields) >= 2 && fields[0] == "#" && users[fields[1]] != "" {
+			return fmt.Errorf("%s vendors %s, which %s also uses; ottoolexec cannot share a vendored copy with the runtime yet: build with -mod=mod, or without ottoolexec", modulesTxt, fields[1], users[fields[1]])
 		}
 	}
 	return nil

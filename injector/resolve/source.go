@@ -91,6 +91,24 @@ func OTLPGoSum() ([]byte, error) {
 	return fs.ReadFile(ottoolexec.OTLPSource, otlpDir+"/go.sum.txt")
 }
 
+// otlpModules returns every module the OTLP exporter's go.mod requires,
+// directly or not.
+func otlpModules() ([]string, error) {
+	data, err := fs.ReadFile(ottoolexec.OTLPSource, otlpDir+"/go.mod.txt")
+	if err != nil {
+		return nil, fmt.Errorf("reading the OTLP exporter's go.mod: %w", err)
+	}
+	f, err := modfile.ParseLax("go.mod", data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the OTLP exporter's go.mod: %w", err)
+	}
+	var mods []string
+	for _, r := range f.Require {
+		mods = append(mods, r.Mod.Path)
+	}
+	return mods, nil
+}
+
 // embeddedFiles lists every file of the written-out runtime: its path in
 // the embedded source and in the written-out tree. go.mod and go.sum of
 // the runtime module are generated, not listed.
