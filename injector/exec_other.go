@@ -24,3 +24,13 @@ func run(tool string, args []string) error {
 	os.Exit(0)
 	return nil
 }
+
+// processExists reports whether process pid is still there.
+func processExists(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	p.Release()
+	return true
+}

@@ -18,3 +18,9 @@ func run(tool string, args []string) error {
 	}
 	return nil // not reached
 }
+
+// processExists reports whether process pid is still there (a zombie
+// counts until its parent reaps it).
+func processExists(pid int) bool {
+	return pid > 0 && syscall.Kill(pid, 0) != syscall.ESRCH
+}

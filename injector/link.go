@@ -53,8 +53,10 @@ func link(tool string, rawArgs []string) error {
 	// for a package nothing imports costs the linker nothing.
 	roots = append(roots, directive.RuntimePackage)
 	// A library spliced by a rule imports the rule's runtime half, which
-	// its compile resolved on its own: the same resolution again, from the
-	// memo, gives the same archives.
+	// its compile resolved on its own: the same resolution again gives the
+	// same archives (from the memo, when the library's compile resolved
+	// exactly this set). Packages the main resolution has already keep
+	// its archives: for a test binary those are test variants.
 	inProgram := func(path string) bool {
 		_, inBuild := cfg.PackageFiles[path]
 		_, inRuntime := archives[path] // grpc, under the OTLP exporter
@@ -66,7 +68,9 @@ func link(tool string, rawArgs []string) error {
 			return err
 		}
 		for path, p := range more {
-			archives[path] = p
+			if _, ok := archives[path]; !ok {
+				archives[path] = p
+			}
 		}
 		roots = append(roots, imports...)
 	}
@@ -88,7 +92,7 @@ func link(tool string, rawArgs []string) error {
 // spliceImports returns, for each package of the program (those for
 // which inProgram is true) that rules for non-standard targets splice, the
 // runtime packages its spliced code imports: what its compile resolved
-// (compilation.addImports), in the same order.
+// (compilation.addImports) when every rule for it fit.
 func spliceImports(rules []*hooks.Rule, inProgram func(string) bool) [][]string {
 	byTarget := make(map[string][]string)
 	var targets []string

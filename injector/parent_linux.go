@@ -13,12 +13,18 @@ import (
 // command that started this toolexec process. With -toolexec="go tool
 // ottoolexec" the direct parent is `go tool`, and the build is its parent.
 func parentCommand() (args []string, dir string, err error) {
-	pid := os.Getppid()
+	_, args, dir, err = parentProcess()
+	return args, dir, err
+}
+
+// parentProcess is parentCommand, with the go command's process id.
+func parentProcess() (pid int, args []string, dir string, err error) {
+	pid = os.Getppid()
 	for range 3 {
 		proc := filepath.Join("/proc", strconv.Itoa(pid))
 		data, err := os.ReadFile(filepath.Join(proc, "cmdline"))
 		if err != nil {
-			return nil, "", fmt.Errorf("reading the parent go command's arguments: %w", err)
+			return 0, nil, "", fmt.Errorf("reading the parent go command's arguments: %w", err)
 		}
 		args = args[:0]
 		for _, arg := range bytes.Split(bytes.TrimRight(data, "\x00"), []byte{0}) {
@@ -26,17 +32,17 @@ func parentCommand() (args []string, dir string, err error) {
 		}
 		if len(args) >= 2 && args[1] == "tool" {
 			if pid, err = parentPID(proc); err != nil {
-				return nil, "", err
+				return 0, nil, "", err
 			}
 			continue
 		}
 		dir, err = os.Readlink(filepath.Join(proc, "cwd"))
 		if err != nil {
-			return nil, "", fmt.Errorf("reading the parent go command's directory: %w", err)
+			return 0, nil, "", fmt.Errorf("reading the parent go command's directory: %w", err)
 		}
-		return args, dir, nil
+		return pid, args, dir, nil
 	}
-	return nil, "", fmt.Errorf("no go build command among the parents of this process")
+	return 0, nil, "", fmt.Errorf("no go build command among the parents of this process")
 }
 
 // parentPID reads the parent of the process whose /proc directory is proc.

@@ -14,3 +14,9 @@ func parentCommand() (args []string, dir string, err error) {
 	dir, err = os.Getwd()
 	return []string{"go", "build"}, dir, err
 }
+
+// parentProcess is parentCommand, with the parent's process id.
+func parentProcess() (pid int, args []string, dir string, err error) {
+	args, dir, err = parentCommand()
+	return os.Getppid(), args, dir, err
+}

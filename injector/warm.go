@@ -1,10 +1,12 @@
 package injector
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"time"
 )
 
 // A cold build compiles the runtime's own packages (opentracing-go,
@@ -17,7 +19,7 @@ import (
 // when the build starts compiling net/http, everything net/http depends on
 // is compiled and in the build cache. Then a background go list -export of
 // the runtime packages that do not depend on net/http compiles only those
-// (the Thrift code, jaeger-lib, database/sql, regexp ...), alongside
+// (the Thrift code, jaeger-lib, database/sql ...), alongside
 // net/http's own long compile, and the main package's resolution finds
 // them in the build cache. It waits for the background run first (see
 // resolve.Session.Warm), so that no package is compiled twice at once.
@@ -31,10 +33,11 @@ const warmAfter = "net/http"
 // warmInfo tells the background process which build it serves: its own
 // parent is the compiler, not the go command.
 type warmInfo struct {
-	Tool string
-	Args []string
-	Dir  string
-	PGO  string // as compilation.pgoForCompile would say for a main package
+	Tool     string
+	Args     []string
+	Dir      string
+	BuildPID int    // the go command's: the background run ends when it does
+	PGO      string // as compilation.pgoForCompile would say for a main package
 }
 
 // startWarm starts the background compile of the runtime packages that do
@@ -44,11 +47,11 @@ func (c *compilation) startWarm() {
 	if os.Getenv("TOOLEXEC_IMPORTPATH") != warmAfter || os.Getenv("OTTOOLEXEC_NO_WARM") == "1" {
 		return // a test variant of net/http, or switched off
 	}
-	args, dir, err := parentCommand()
+	pid, args, dir, err := parentProcess()
 	if err != nil {
 		return
 	}
-	info := warmInfo{Tool: c.tool, Args: args, Dir: dir, PGO: "off"}
+	info := warmInfo{Tool: c.tool, Args: args, Dir: dir, BuildPID: pid, PGO: "off"}
 	if _, i := c.args.flag("pgoprofile"); i >= 0 {
 		// Profile-guided: the runtime is compiled with the profile of the
 		// main package it is linked into, unknown until then.
@@ -93,6 +96,17 @@ func Warm(args []string) error {
 		info.PGO = "" // the nested build repeats the parent's -pgo
 	}
 	b.session.PGO = info.PGO
+	// A build that fails or is killed before its main package needs the
+	// runtime leaves nobody to wait for this run: it stops with the build.
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() {
+		for processExists(info.BuildPID) {
+			time.Sleep(250 * time.Millisecond)
+		}
+		stop()
+	}()
+	b.session.Context = ctx
 	id, self, err := b.ids()
 	if err != nil {
 		return err

@@ -13,13 +13,16 @@
 // Resolution happens in two steps. Versions (go list without building)
 // says which module versions the runtime gets; it is cheap and feeds the
 // tool identity that keys the build cache. Archives (go list -export)
-// compiles the runtime; only main packages and links need it. Both are
-// memoised under a key made of everything that can change their answer,
-// so a build pays for them once and a rebuild not at all.
+// compiles a set of runtime packages: what main packages import, or what a
+// spliced library's new code imports; links ask for the union of those in
+// their program, and Warm compiles part of the main packages' set early.
+// Both steps are memoised under a key made of everything that can change
+// their answer, so a build pays for them once and a rebuild not at all.
 package resolve
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -33,6 +36,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
@@ -91,6 +95,9 @@ type Session struct {
 	// (OTLPModulePath) joins the temporary module files, and with it the
 	// OpenTelemetry modules. Packages must then name OTLPPackage.
 	OTLP bool
+	// Context, if set, ends the nested go commands when it is done (the
+	// background Warm's, once the build it serves has gone).
+	Context context.Context
 	// PGO, if set, is the -pgo value nested builds use instead of the
 	// parent's: with -pgo=auto the parent compiles with the default.pgo
 	// of its main package, which a nested build of non-main packages
@@ -671,7 +678,11 @@ func (s *Session) list(env []string, args []string) ([]listed, error) {
 	if depth >= maxDepth {
 		return nil, fmt.Errorf("resolving the ottoolexec runtime: nested go commands %d deep, giving up (a rule's runtime half needs a library that is itself spliced, again and again); please report this with the build command", depth)
 	}
-	cmd := exec.Command(s.GoCmd, args...)
+	ctx := s.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cmd := exec.CommandContext(ctx, s.GoCmd, args...)
 	cmd.Dir = s.modDir
 	cmd.Env = append(append(os.Environ(), s.Environ...), env...)
 	cmd.Env = append(cmd.Env, depthEnv+"="+strconv.Itoa(depth+1))
@@ -820,6 +831,9 @@ func (s *Session) archivesMemo(identity string, pkgs []string) string {
 // answer of Archives for pkgs is memoised already, or while another Warm of
 // this session runs. Archives waits for it, outside nested builds.
 func (s *Session) Warm(self, identity string, pkgs []string, after string) error {
+	if !canLock {
+		return nil
+	}
 	if _, ok := readArchives(s.archivesMemo(identity, pkgs)); ok {
 		return nil
 	}
@@ -862,11 +876,27 @@ func (s *Session) Warm(self, identity string, pkgs []string, after string) error
 }
 
 // waitWarm waits until no Warm of this session runs.
+// It waits at most warmWait: a Warm that hangs (on the network, say)
+// must not stall the build, which then compiles what it needs itself.
 func (s *Session) waitWarm() {
-	if unlock, err := lock(filepath.Join(s.dir, "warm")); err == nil {
-		unlock()
+	if !canLock {
+		return
+	}
+	deadline := time.Now().Add(warmWait)
+	for {
+		unlock, ok, err := tryLock(filepath.Join(s.dir, "warm"))
+		if ok {
+			unlock()
+		}
+		if ok || err != nil || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// warmWait bounds how long a resolution waits for a Warm.
+const warmWait = 2 * time.Minute
 
 // sortedSet returns pkgs sorted, without duplicates.
 func sortedSet(pkgs []string) []string {
@@ -959,6 +989,12 @@ func (s *Session) archives(memo, self, identity string, roots, extra []string) (
 	if pkgs, ok := readArchives(memo); ok {
 		return pkgs, nil
 	}
+	if os.Getenv(NestedEnv) == "" {
+		// Before the memo's lock, so that no lock is held while waiting.
+		// A nested build's compile must not wait: the Warm it may be part
+		// of holds the lock.
+		s.waitWarm()
+	}
 	unlock, err := lock(memo)
 	if err != nil {
 		return nil, err
@@ -969,11 +1005,6 @@ func (s *Session) archives(memo, self, identity string, roots, extra []string) (
 	}
 	if err := RepairSource(s.CacheDir); err != nil {
 		return nil, err
-	}
-	if os.Getenv(NestedEnv) == "" {
-		// A nested build's compile must not wait: the Warm it may be
-		// part of holds the lock.
-		s.waitWarm()
 	}
 	// -mod=mod, after the parent's flags so it wins: the module files are
 	// our temporary copies, and the runtime may need go.sum lines the

@@ -1,12 +1,9 @@
 // Package trace is the runtime half of the database/sql integration: it
 // fills in the function variables that ottoolexec adds to database/sql and
 // turns each call into an OpenTracing client span. Traced main packages
-// import it; user code never needs to.
-//
-// Read at start-up:
-//
-//	OTTOOLEXEC_SQL_MAX_STATEMENT  bytes of db.statement kept (default 1024; 0 leaves it out)
-//	OTTOOLEXEC_SQL_ARGS=1         also record the bind arguments as db.args
+// import it; user code never needs to. Span names and the statement and
+// argument tags (and their settings, OTTOOLEXEC_SQL_*) are hooks/sqltrace's,
+// which the pgx integration shares.
 package trace
 
 import (
@@ -14,9 +11,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +19,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/log"
 
+	"github.com/ottoolexec/ottoolexec/hooks/sqltrace"
 	"github.com/ottoolexec/ottoolexec/runtime/spans"
 )
 
@@ -50,42 +45,15 @@ const Layer = "database/sql"
 const (
 	// RowCount is the number of rows a query's Rows returned through Next.
 	RowCount = "db.row_count"
-	// Args are the bind arguments, recorded only with OTTOOLEXEC_SQL_ARGS=1.
-	Args = "db.args"
-)
-
-const defaultMaxStatement = 1024
-
-var (
-	maxStatement = defaultMaxStatement
-	recordArgs   bool
 )
 
 func init() {
 	if spans.Disabled() {
 		return
 	}
-	maxStatement = maxStatementEnv(os.Getenv("OTTOOLEXEC_SQL_MAX_STATEMENT"))
-	recordArgs = os.Getenv("OTTOOLEXEC_SQL_ARGS") == "1"
 	start = startSpan
 	finish = endSpan
 	openHook = open
-}
-
-// maxStatementEnv reads OTTOOLEXEC_SQL_MAX_STATEMENT: a byte count, 0 to
-// leave statements out. A value that is not one keeps the default and
-// says so once.
-func maxStatementEnv(v string) int {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return defaultMaxStatement
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		fmt.Fprintf(os.Stderr, "ottoolexec: OTTOOLEXEC_SQL_MAX_STATEMENT=%q is not a number of bytes; using %d\n", v, defaultMaxStatement)
-		return defaultMaxStatement
-	}
-	return n
 }
 
 // opening holds the address of each DSN copy that open handed back to
@@ -181,7 +149,7 @@ func startSpan(ctx context.Context, connector driver.Connector, slot *atomic.Val
 	}
 	p := infoOf(connector, slot)
 	if op == "" {
-		op = Operation(query)
+		op = sqltrace.Operation(query)
 	}
 	// The span kind is set as a tag rather than a start option: options
 	// cost a slice and a map per span.
@@ -195,12 +163,8 @@ func startSpan(ctx context.Context, connector driver.Connector, slot *atomic.Val
 	for _, t := range p.tags {
 		span.SetTag(t.key, t.value)
 	}
-	if query != "" && maxStatement > 0 {
-		span.SetTag(string(spans.DBStatement), Truncate(query, maxStatement))
-	}
-	if recordArgs && len(args) > 0 {
-		span.SetTag(Args, Truncate(FormatArgs(args), max(maxStatement, defaultMaxStatement)))
-	}
+	sqltrace.SetStatement(span, query)
+	sqltrace.SetArgs(span, args)
 	c := &call{info: p.info}
 	c.Cover(ctx, Layer, span)
 	return c

@@ -9,73 +9,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/mocktracer"
 
+	"github.com/ottoolexec/ottoolexec/hooks/sqltrace"
 	"github.com/ottoolexec/ottoolexec/runtime/spans"
 )
-
-func TestOperation(t *testing.T) {
-	for query, want := range map[string]string{
-		"select 1":                          "SELECT",
-		"  \n\tInsert into t values (1)":    "INSERT",
-		"/* app=x */ UPDATE t SET a = 1":    "UPDATE",
-		"-- note\n-- more\ndelete from t":   "DELETE",
-		"# mysql comment\nREPLACE INTO t":   "REPLACE",
-		"((SELECT 1) UNION (SELECT 2))":     "SELECT",
-		"with x as (select 1) select * ...": "WITH",
-		"BEGIN;":                            "BEGIN",
-		"":                                  "SQL",
-		"/* never closed":                   "SQL",
-		"-- only a comment":                 "SQL",
-		"123":                               "SQL",
-		"create_thing()":                    "CREATE_THING",
-		"Vacuum full":                       "VACUUM",
-		"selectx 1":                         "SELECTX",
-	} {
-		if got := Operation(query); got != want {
-			t.Errorf("Operation(%q) = %q, want %q", query, got, want)
-		}
-	}
-	// Common statements are named without allocating, whatever their case.
-	for _, query := range []string{"select 1", "Insert into t values (1)", "UPDATE t SET a = 1"} {
-		if n := testing.AllocsPerRun(100, func() { _ = Operation(query) }); n != 0 {
-			t.Errorf("Operation(%q) allocates %v times", query, n)
-		}
-	}
-}
-
-func TestTruncate(t *testing.T) {
-	for _, c := range []struct {
-		s    string
-		n    int
-		want string
-	}{
-		{"SELECT 1", 100, "SELECT 1"},
-		{"SELECT 1", 8, "SELECT 1"},
-		{"SELECT 1", 6, "SELECT"},
-		{"é", 1, ""},
-		{"aé", 2, "a"},
-		{"aéb", 3, "aé"},
-		{"a€b", 3, "a"}, // € is three bytes
-		{"x", 0, ""},
-	} {
-		if got := Truncate(c.s, c.n); got != c.want {
-			t.Errorf("Truncate(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
-		}
-	}
-}
-
-func TestFormatArgs(t *testing.T) {
-	got := FormatArgs([]any{1, "a\"b", []byte{0xca, 0xfe}, nil, sql.Named("id", int64(7)), true,
-		time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
-	want := `[1, "a\"b", 0xcafe, <nil>, id=7, true, "2026-01-02 03:04:05 +0000 UTC"]`
-	if got != want {
-		t.Errorf("FormatArgs = %s, want %s", got, want)
-	}
-}
 
 func TestIsError(t *testing.T) {
 	for err, want := range map[error]bool{
@@ -88,14 +28,6 @@ func TestIsError(t *testing.T) {
 	} {
 		if got := IsError(err); got != want {
 			t.Errorf("IsError(%v) = %v, want %v", err, got, want)
-		}
-	}
-}
-
-func TestMaxStatementEnv(t *testing.T) {
-	for v, want := range map[string]int{"": 1024, "10": 10, "0": 0, " 64 ": 64, "-1": 1024, "lots": 1024} {
-		if got := maxStatementEnv(v); got != want {
-			t.Errorf("maxStatementEnv(%q) = %d, want %d", v, got, want)
 		}
 	}
 }
@@ -248,7 +180,7 @@ func TestStartSpanContext(t *testing.T) {
 			t.Errorf("tag %s = %#v, want %#v", k, got, want)
 		}
 	}
-	if s.Tag(Args) != nil {
+	if s.Tag(sqltrace.ArgsTag) != nil {
 		t.Error("bind arguments recorded without OTTOOLEXEC_SQL_ARGS=1")
 	}
 	logs := fmt.Sprint(s.Logs())

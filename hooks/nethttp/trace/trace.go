@@ -246,11 +246,12 @@ func redactedURL(r *http.Request) string {
 // redactedRequestURI is what a server span shows of the URL: the path and
 // the query, redacted as for clients.
 func redactedRequestURI(u *url.URL) string {
-	if u.RawQuery == "" || redactedQuery(u.RawQuery) == u.RawQuery {
+	q := redactedQuery(u.RawQuery)
+	if q == u.RawQuery {
 		return u.RequestURI()
 	}
 	c := *u
-	c.RawQuery = redactedQuery(u.RawQuery)
+	c.RawQuery = q
 	return c.RequestURI()
 }
 

@@ -6,16 +6,14 @@ package trace
 
 import (
 	"context"
-	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/log"
 
+	"github.com/ottoolexec/ottoolexec/hooks/sqltrace"
 	"github.com/ottoolexec/ottoolexec/runtime/spans"
 )
 
@@ -30,47 +28,11 @@ const (
 	// 1"); the database/sql integration's name for the rows a query
 	// returned.
 	RowsTag = "db.row_count"
-	// ArgsTag holds the bind arguments, when OTTOOLEXEC_SQL_ARGS=1.
-	ArgsTag = "db.args"
 	// BatchSizeTag holds the number of statements queued in a batch.
 	BatchSizeTag = "db.batch.size"
 	// TableTag holds the table a COPY fills.
 	TableTag = "db.table"
 )
-
-// Settings read once at start-up, as the database/sql integration reads
-// them:
-//
-//	OTTOOLEXEC_SQL_MAX_STATEMENT  bytes of db.statement kept (default 1024; 0 leaves it out)
-//	OTTOOLEXEC_SQL_ARGS=1         also record the bind arguments as db.args
-var (
-	maxStatement = statementLimit(os.Getenv("OTTOOLEXEC_SQL_MAX_STATEMENT"))
-	recordArgs   = os.Getenv("OTTOOLEXEC_SQL_ARGS") == "1"
-)
-
-const defaultMaxStatement = 1024
-
-// statementLimit reads OTTOOLEXEC_SQL_MAX_STATEMENT. A value that is not a
-// number of bytes keeps the default and says so.
-func statementLimit(v string) int {
-	v = strings.TrimSpace(v)
-	if v == "" || spans.Disabled() {
-		return defaultMaxStatement
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		fmt.Fprintf(os.Stderr, "ottoolexec: pgx: OTTOOLEXEC_SQL_MAX_STATEMENT=%q is not a number of bytes; using %d\n", v, defaultMaxStatement)
-		return defaultMaxStatement
-	}
-	return n
-}
-
-// setStatement sets db.statement to sql, capped; a cap of 0 leaves it out.
-func setStatement(span opentracing.Span, sql string) {
-	if maxStatement > 0 {
-		spans.DBStatement.Set(span, Cap(sql, maxStatement))
-	}
-}
 
 // Conn holds what every span of one connection carries: the database, the
 // user and the server's address. It never holds the password.
@@ -191,12 +153,10 @@ func (c *Conn) StartQuery(ctx context.Context, sql string, args []any, hasInner 
 		return ctx
 	}
 	sql = c.statement(sql)
-	ctx, a := c.start(ctx, Operation(sql), hasInner)
+	ctx, a := c.start(ctx, sqltrace.Operation(sql), hasInner)
 	if a != nil {
-		setStatement(a.span, sql)
-		if recordArgs && len(args) > 0 {
-			a.span.SetTag(ArgsTag, FormatArgs(args))
-		}
+		sqltrace.SetStatement(a.span, sql)
+		sqltrace.SetArgs(a.span, args)
 	}
 	return ctx
 }
@@ -224,7 +184,7 @@ func BatchQuery(ctx context.Context, sql string, args []any, err error) {
 		return
 	}
 	a.seen++
-	if b := &a.statements; b.Len() <= maxStatement {
+	if b := &a.statements; b.Len() <= sqltrace.MaxStatement {
 		if b.Len() > 0 {
 			b.WriteString(";\n")
 		}
@@ -245,7 +205,7 @@ func (c *Conn) StartCopy(ctx context.Context, table string, columns []string, ha
 	ctx, a := c.start(ctx, "COPY", hasInner)
 	if a != nil {
 		a.span.SetTag(TableTag, table)
-		setStatement(a.span, "COPY "+table+" ("+strings.Join(columns, ", ")+") FROM STDIN")
+		sqltrace.SetStatement(a.span, "COPY "+table+" ("+strings.Join(columns, ", ")+") FROM STDIN")
 	}
 	return ctx
 }
@@ -263,7 +223,7 @@ func End(ctx context.Context, commandTag string, err error) {
 		return
 	}
 	if a.statements.Len() > 0 {
-		setStatement(a.span, a.statements.String())
+		sqltrace.SetStatement(a.span, a.statements.String())
 	}
 	if n, ok := Rows(commandTag); ok {
 		a.span.SetTag(RowsTag, n)
@@ -283,57 +243,6 @@ func lookup(ctx context.Context) *active {
 	return a
 }
 
-// Operation names a statement's span: its first keyword in upper case
-// (SELECT, INSERT, BEGIN, COMMIT, WITH...), after any leading white
-// space, comments and opening parentheses; "SQL" when there is none.
-func Operation(sql string) string {
-	s := sql
-	for {
-		s = strings.TrimLeft(s, " \t\r\n\f(;")
-		switch {
-		case strings.HasPrefix(s, "--"):
-			if i := strings.IndexByte(s, '\n'); i >= 0 {
-				s = s[i+1:]
-				continue
-			}
-			s = ""
-		case strings.HasPrefix(s, "/*"):
-			if i := strings.Index(s[2:], "*/"); i >= 0 {
-				s = s[2+i+2:]
-				continue
-			}
-			s = ""
-		}
-		break
-	}
-	end := 0
-	for end < len(s) && isLetter(s[end]) {
-		end++
-	}
-	if end == 0 {
-		return "SQL"
-	}
-	return strings.ToUpper(s[:end])
-}
-
-func isLetter(b byte) bool {
-	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || b == '_'
-}
-
-// Cap returns s cut to at most max bytes, at a character boundary.
-func Cap(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	// s[cut] is the first byte left out; if it continues a character,
-	// that character goes too.
-	cut := max
-	for cut > 0 && cut > max-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
-}
-
 // Rows returns the row count at the end of a command tag ("SELECT 3",
 // "INSERT 0 1", "COPY 5"); ok is false for tags without one ("BEGIN").
 func Rows(commandTag string) (n int64, ok bool) {
@@ -343,29 +252,4 @@ func Rows(commandTag string) (n int64, ok bool) {
 	}
 	n, err := strconv.ParseInt(commandTag[i+1:], 10, 64)
 	return n, err == nil
-}
-
-// FormatArgs renders bind arguments for the db.args tag as the
-// database/sql integration does: strings and Stringers quoted, byte slices
-// in hex, anything else as fmt's %v does.
-func FormatArgs(args []any) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, arg := range args {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		switch v := arg.(type) {
-		case string:
-			b.WriteString(strconv.Quote(v))
-		case []byte:
-			fmt.Fprintf(&b, "0x%x", v)
-		case fmt.Stringer:
-			b.WriteString(strconv.Quote(v.String()))
-		default:
-			fmt.Fprintf(&b, "%v", v)
-		}
-	}
-	b.WriteByte(']')
-	return b.String()
 }

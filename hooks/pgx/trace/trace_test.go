@@ -9,46 +9,9 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/mocktracer"
 
+	"github.com/ottoolexec/ottoolexec/hooks/sqltrace"
 	"github.com/ottoolexec/ottoolexec/runtime/spans"
 )
-
-func TestOperation(t *testing.T) {
-	for sql, want := range map[string]string{
-		"SELECT 1":                             "SELECT",
-		"  insert into t values (1)":           "INSERT",
-		"begin":                                "BEGIN",
-		"begin isolation level serializable":   "BEGIN",
-		"-- note\nupdate t set a = 1":          "UPDATE",
-		"/* hint */ (select 1)":                "SELECT",
-		"; commit":                             "COMMIT",
-		"with x as (select 1) select * from x": "WITH",
-		"":                                     "SQL",
-		"/* unterminated":                      "SQL",
-		"42":                                   "SQL",
-	} {
-		if got := Operation(sql); got != want {
-			t.Errorf("Operation(%q) = %q, want %q", sql, got, want)
-		}
-	}
-}
-
-func TestCap(t *testing.T) {
-	for _, c := range []struct {
-		s    string
-		max  int
-		want string
-	}{
-		{"select", 10, "select"},
-		{"select", 3, "sel"},
-		{"é_é", 1, ""}, // é is two bytes: no half character
-		{"aé", 2, "a"},
-		{"aéb", 3, "aé"},
-	} {
-		if got := Cap(c.s, c.max); got != c.want {
-			t.Errorf("Cap(%q, %d) = %q, want %q", c.s, c.max, got, c.want)
-		}
-	}
-}
 
 func TestRows(t *testing.T) {
 	for tag, want := range map[string]int64{"SELECT 3": 3, "INSERT 0 1": 1, "COPY 12": 12, "BEGIN": -1, "": -1} {
@@ -59,13 +22,6 @@ func TestRows(t *testing.T) {
 		if n != want {
 			t.Errorf("Rows(%q) = %d, want %d", tag, n, want)
 		}
-	}
-}
-
-func TestFormatArgs(t *testing.T) {
-	got := FormatArgs([]any{1, "two", []byte{3}, nil})
-	if want := `[1, "two", 0x03, <nil>]`; got != want {
-		t.Errorf("FormatArgs = %s, want %s", got, want)
 	}
 }
 
@@ -100,7 +56,7 @@ func TestStatementSpan(t *testing.T) {
 			t.Errorf("tag %s = %v (%T), want %v", k, got, got, v)
 		}
 	}
-	if _, ok := s.Tags()[ArgsTag]; ok {
+	if _, ok := s.Tags()[sqltrace.ArgsTag]; ok {
 		t.Errorf("db.args recorded without OTTOOLEXEC_SQL_ARGS=1")
 	}
 	f := done[1]
@@ -213,16 +169,11 @@ func TestPanicKeepsContext(t *testing.T) {
 }
 
 func TestStatementLimit(t *testing.T) {
-	for v, want := range map[string]int{"": 1024, "64": 64, "0": 0, "-3": 1024, "lots": 1024} {
-		if got := statementLimit(v); got != want {
-			t.Errorf("OTTOOLEXEC_SQL_MAX_STATEMENT=%q: limit %d, want %d", v, got, want)
-		}
-	}
 	tracer := mocktracer.New()
 	opentracing.SetGlobalTracer(tracer)
 	defer opentracing.SetGlobalTracer(opentracing.NoopTracer{})
-	defer func(n int) { maxStatement = n }(maxStatement)
-	maxStatement = 0
+	defer func(n int) { sqltrace.MaxStatement = n }(sqltrace.MaxStatement)
+	sqltrace.MaxStatement = 0
 	c := NewConn("test", "alice", "127.0.0.1", 5432)
 	End(c.StartQuery(context.Background(), "SELECT 1", nil, false), "SELECT 1", nil)
 	if s := tracer.FinishedSpans(); len(s) != 1 || s[0].OperationName != "SELECT" || s[0].Tag("db.statement") != nil {
