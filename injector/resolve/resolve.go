@@ -850,20 +850,7 @@ func (s *Session) Warm(self, identity string, pkgs []string, after string) error
 	if err != nil {
 		return err
 	}
-	done := map[string]bool{after: true} // compiled by the build by now
-	for _, p := range listed {
-		if p.ImportPath == after {
-			for _, dep := range p.Deps {
-				done[dep] = true
-			}
-		}
-	}
-	var warm []string
-	for _, p := range listed {
-		if !done[p.ImportPath] && !slices.Contains(p.Deps, after) {
-			warm = append(warm, p.ImportPath)
-		}
-	}
+	warm := warmSet(listed, after)
 	if len(warm) == 0 {
 		return nil
 	}
@@ -873,6 +860,33 @@ func (s *Session) Warm(self, identity string, pkgs []string, after string) error
 	}
 	_, err = s.list([]string{NestedEnv + "=" + identity}, append(args, warm...))
 	return err
+}
+
+// warmSet returns the packages of listed (a go list -deps) that Warm
+// compiles: neither after nor its dependencies (the build has compiled
+// those by the time it compiles after), nor anything that needs after.
+// Without after in listed, what the build has compiled is unknown: none.
+func warmSet(listed []listed, after string) []string {
+	done := map[string]bool{after: true}
+	found := false
+	for _, p := range listed {
+		if p.ImportPath == after {
+			found = true
+			for _, dep := range p.Deps {
+				done[dep] = true
+			}
+		}
+	}
+	if !found {
+		return nil
+	}
+	var warm []string
+	for _, p := range listed {
+		if !done[p.ImportPath] && !slices.Contains(p.Deps, after) {
+			warm = append(warm, p.ImportPath)
+		}
+	}
+	return warm
 }
 
 // waitWarm waits until no Warm of this session runs.
