@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -70,13 +71,7 @@ var sourceHash = sync.OnceValues(func() (string, error) {
 			if err != nil || d.IsDir() {
 				return err
 			}
-			data, err := fs.ReadFile(fsys, path)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "%s %d\n", path, len(data))
-			h.Write(data)
-			return nil
+			return hashFile(h, fsys, path)
 		})
 		if err != nil {
 			return "", fmt.Errorf("hashing the embedded runtime source: %w", err)
@@ -294,19 +289,24 @@ func runtimeTreeHash(fsys fs.FS) (string, error) {
 			if d.IsDir() {
 				return nil
 			}
-			data, err := fs.ReadFile(fsys, path)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "%s %d\n", path, len(data))
-			h.Write(data)
-			return nil
+			return hashFile(h, fsys, path)
 		})
 		if err != nil {
 			return "", err
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashFile adds the file at path in fsys to h: its name, size and content.
+func hashFile(h io.Writer, fsys fs.FS, path string) error {
+	data, err := fs.ReadFile(fsys, path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(h, "%s %d\n", path, len(data))
+	_, err = h.Write(data)
+	return err
 }
 
 // embeddedRuntimeHash is runtimeTreeHash of the runtime this binary carries.

@@ -150,7 +150,7 @@ func (d *destination) Pending() int64    { return d.proc.pending() }
 func (d *destination) QueueDrops() int64 { return d.proc.dropped.Load() }
 func (d *destination) Problems() []string {
 	if n := d.proc.failed.Load(); n > 0 {
-		return []string{fmt.Sprintf("%s: %d spans not sent: %s", d.proc.log.what, n, d.proc.log.last())}
+		return []string{d.proc.log.NotSent(n)}
 	}
 	return nil
 }

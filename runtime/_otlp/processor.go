@@ -10,6 +10,8 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/ottoolexec/ottoolexec/runtime/boot"
 )
 
 // processor is a batching span processor like the SDK's, written here for
@@ -178,49 +180,21 @@ func (p *processor) export(batch []sdktrace.ReadOnlySpan) {
 	p.sent.Add(int64(len(batch)))
 }
 
-// errorLog prints the first export error at once, so a wrong endpoint shows
-// while the program runs, and keeps the last one for the summary at flush,
-// like boot's log for the Jaeger reporter.
+// errorLog is boot's exporter error log, plus the OpenTracing bridge's
+// warnings: the first is printed, the others are not (they repeat per
+// span).
 type errorLog struct {
+	*boot.ErrorLog
 	stderr io.Writer
-	what   string // where spans go, e.g. "OTLP grpc http://collector:4317"
-
-	mu      sync.Mutex
-	printed bool
-	lastErr string
-	warned  bool
+	warned sync.Once
 }
 
 func newErrorLog(stderr io.Writer, what string) *errorLog {
-	return &errorLog{stderr: stderr, what: what}
+	return &errorLog{ErrorLog: boot.NewErrorLog(stderr, what), stderr: stderr}
 }
 
-func (l *errorLog) error(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lastErr = err.Error()
-	if !l.printed {
-		l.printed = true
-		fmt.Fprintf(l.stderr, "ottoolexec: %s: %v (later errors are counted at exit)\n", l.what, err)
-	}
-}
+func (l *errorLog) error(err error) { l.Error(err.Error()) }
 
-// warning is the bridge's warning handler: the first warning is printed,
-// the others are not (they repeat per span).
 func (l *errorLog) warning(msg string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.warned {
-		l.warned = true
-		fmt.Fprintf(l.stderr, "ottoolexec: OpenTracing bridge: %s", msg)
-	}
-}
-
-func (l *errorLog) last() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.lastErr == "" {
-		return "no error logged"
-	}
-	return l.lastErr
+	l.warned.Do(func() { fmt.Fprintf(l.stderr, "ottoolexec: OpenTracing bridge: %s", msg) })
 }

@@ -250,7 +250,7 @@ func (t *tracing) remoteSink(cfg *config.Configuration, d deps) *remoteSink {
 		jaeger.ReporterOptions.BufferFlushInterval(rc.BufferFlushInterval),
 	}
 	if rc.CollectorEndpoint != "" {
-		log := &errorLog{stderr: t.stderr, what: envJaegerEndpoint + " " + rc.CollectorEndpoint}
+		log := NewErrorLog(t.stderr, envJaegerEndpoint+" "+rc.CollectorEndpoint)
 		t.collectorTransport = Untraced(d.roundTripper)
 		httpOpts := []transport.HTTPOption{transport.HTTPRoundTripper(t.collectorTransport)}
 		if rc.User != "" || rc.Password != "" {
@@ -265,7 +265,7 @@ func (t *tracing) remoteSink(cfg *config.Configuration, d deps) *remoteSink {
 	if agent == "" {
 		agent = fmt.Sprintf("%s:%d", jaeger.DefaultUDPSpanServerHost, jaeger.DefaultUDPSpanServerPort)
 	}
-	log := &errorLog{stderr: t.stderr, what: "jaeger agent " + agent}
+	log := NewErrorLog(t.stderr, "jaeger agent "+agent)
 	udp := &lazyUDP{params: jaeger.UDPTransportParams{}}
 	udp.params.HostPort = agent
 	udp.params.Logger = log
@@ -290,7 +290,7 @@ func (t *tracing) newSampler(cfg *config.Configuration, service string, d deps) 
 		}
 		sc.Options = append(sc.Options,
 			jaeger.SamplerOptions.SamplingStrategyFetcher(newStrategyFetcher(url, d.roundTripper)),
-			jaeger.SamplerOptions.Logger(&errorLog{stderr: t.stderr, what: "sampling strategy from " + url}),
+			jaeger.SamplerOptions.Logger(NewErrorLog(t.stderr, "sampling strategy from "+url)),
 		)
 	}
 	s, err := sc.NewSampler(service, jaeger.NewNullMetrics())

@@ -55,13 +55,13 @@ type remoteSink struct {
 	sent     counter // jaeger's ReporterSuccess
 	failed   counter // jaeger's ReporterFailure
 	dropped  counter // jaeger's ReporterDropped: queue full
-	log      *errorLog
+	log      *ErrorLog
 }
 
 // newRemoteSink builds the remote reporter on transport. The counters go in
 // through jaeger.Metrics, whose fields only need an Inc(int64) method, so no
 // metrics library comes along.
-func newRemoteSink(transport jaeger.Transport, log *errorLog, opts ...jaeger.ReporterOption) *remoteSink {
+func newRemoteSink(transport jaeger.Transport, log *ErrorLog, opts ...jaeger.ReporterOption) *remoteSink {
 	s := &remoteSink{log: log}
 	m := jaeger.NewNullMetrics()
 	m.ReporterSuccess = &s.sent
@@ -89,7 +89,7 @@ func (s *remoteSink) queueDrops() int64 { return s.dropped.Load() }
 
 func (s *remoteSink) problems() []string {
 	if n := s.failed.Load(); n > 0 {
-		return []string{fmt.Sprintf("%s: %d spans not sent: %s", s.log.what, n, s.log.last())}
+		return []string{s.log.NotSent(n)}
 	}
 	return nil
 }
@@ -99,11 +99,12 @@ type counter struct{ atomic.Int64 }
 
 func (c *counter) Inc(delta int64) { c.Add(delta) }
 
-// errorLog is the jaeger.Logger of the remote reporter and its transport. It
-// prints the first error at once, so a wrong endpoint shows while the
-// program runs, and keeps the last one for the summary at flush; it does not
-// print every failed batch of a long-running program.
-type errorLog struct {
+// ErrorLog is the error log of an exporter that sends spans away: the
+// Jaeger reporter and its transport (as their jaeger.Logger), and the OTLP
+// exporter. It prints the first error at once, so a wrong endpoint shows
+// while the program runs, and keeps the last one for the summary at flush;
+// it does not print every failed batch of a long-running program.
+type ErrorLog struct {
 	stderr io.Writer
 	what   string // where spans go, e.g. "JAEGER_ENDPOINT http://…"
 
@@ -112,7 +113,13 @@ type errorLog struct {
 	lastErr string
 }
 
-func (l *errorLog) Error(msg string) {
+// NewErrorLog returns the log of an exporter sending spans to what.
+func NewErrorLog(stderr io.Writer, what string) *ErrorLog {
+	return &ErrorLog{stderr: stderr, what: what}
+}
+
+// Error records a failure to send spans.
+func (l *ErrorLog) Error(msg string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.lastErr = msg
@@ -122,16 +129,19 @@ func (l *errorLog) Error(msg string) {
 	}
 }
 
-func (l *errorLog) Infof(string, ...interface{})  {}
-func (l *errorLog) Debugf(string, ...interface{}) {}
+func (l *ErrorLog) Infof(string, ...interface{})  {}
+func (l *ErrorLog) Debugf(string, ...interface{}) {}
 
-func (l *errorLog) last() string {
+// NotSent is the summary line for n spans that were never sent: where
+// they were going and the last error.
+func (l *ErrorLog) NotSent(n int64) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.lastErr == "" {
-		return "no error logged"
+	last := l.lastErr
+	if last == "" {
+		last = "no error logged"
 	}
-	return l.lastErr
+	return fmt.Sprintf("%s: %d spans not sent: %s", l.what, n, last)
 }
 
 // lazyUDP opens the UDP transport to the agent on the first span rather than
