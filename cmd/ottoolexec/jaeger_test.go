@@ -56,7 +56,7 @@ func cmdJaeger(ts *testscript.TestScript, neg bool, args []string) {
 		srv := v.(*jaegertest.Server)
 		n, err := strconv.Atoi(args[2])
 		ts.Check(err)
-		wait, stop := context.WithTimeout(ctx, time.Minute)
+		wait, stop := context.WithTimeout(ctx, 3*time.Minute)
 		defer stop()
 		traces, err := srv.WaitForSpans(wait, args[1], n)
 		ts.Check(err)

@@ -64,6 +64,14 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("WaitForSpans: %v", err)
 	}
 	t.Logf("spans visible after %v", time.Since(start).Round(time.Millisecond))
+	// Jaeger's own counters saw the two spans go in and get stored.
+	counts, err := srv.PipelineCounts(ctx)
+	if err != nil {
+		t.Fatalf("PipelineCounts: %v", err)
+	}
+	if counts.Accepted < 2 || counts.Sent < 2 || counts.Refused != 0 || counts.SendFailed != 0 {
+		t.Errorf("PipelineCounts = %s, want 2 received and stored, none refused or failed", counts)
+	}
 	if len(traces) != 1 {
 		t.Fatalf("got %d traces, want 1: %+v", len(traces), traces)
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -114,22 +116,102 @@ func (s *Server) Traces(ctx context.Context, service string) ([]Trace, error) {
 // WaitForSpans polls Traces until at least n spans of service are visible
 // and returns those traces. Jaeger stores spans asynchronously, so call it
 // rather than Traces right after sending. If ctx ends first it returns the
-// traces it last saw with an error saying how many spans that was.
+// traces it last saw with an error saying how many spans that was and,
+// when the last query failed, why.
+//
+// A query for thousands of traces keeps a busy machine's Jaeger working
+// for a while, so the polls back off (up to a second apart) instead of
+// queueing queries behind each other.
 func (s *Server) WaitForSpans(ctx context.Context, service string, n int) ([]Trace, error) {
+	var seen []Trace
+	pause := 100 * time.Millisecond
 	for {
 		traces, err := s.Traces(ctx, service)
-		if err == nil && len(Spans(traces, service)) >= n {
-			return traces, nil
+		if err == nil {
+			seen = traces
+			if len(Spans(traces, service)) >= n {
+				return traces, nil
+			}
 		}
 		select {
 		case <-ctx.Done():
+			msg := fmt.Sprintf("jaegertest: waiting for %d spans of %q: %v (saw %d)", n, service, ctx.Err(), len(Spans(seen, service)))
 			if err != nil {
-				return nil, fmt.Errorf("jaegertest: waiting for %d spans of %q: %w (last: %v)", n, service, ctx.Err(), err)
+				msg += fmt.Sprintf("; last query: %v", err)
 			}
-			return traces, fmt.Errorf("jaegertest: waiting for %d spans of %q: %w (saw %d)", n, service, ctx.Err(), len(Spans(traces, service)))
-		case <-time.After(100 * time.Millisecond):
+			// Say where spans went missing: not received, refused, or
+			// received and not stored.
+			mctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if c, merr := s.PipelineCounts(mctx); merr == nil {
+				msg += "; jaeger's pipeline: " + c.String()
+			}
+			return seen, errors.New(msg)
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// PipelineCounts are the span counters of jaeger's trace pipeline, summed
+// over receivers and exporters, from its own Prometheus metrics.
+type PipelineCounts struct {
+	Accepted, Refused float64 // by the receivers
+	Sent, SendFailed  float64 // by the storage exporter
+}
+
+func (c PipelineCounts) String() string {
+	return fmt.Sprintf("received %.0f, refused %.0f, stored %.0f, failed to store %.0f", c.Accepted, c.Refused, c.Sent, c.SendFailed)
+}
+
+// PipelineCounts reads MetricsURL. It is a diagnostic: WaitForSpans adds
+// it to its error when spans do not show up.
+func (s *Server) PipelineCounts(ctx context.Context) (PipelineCounts, error) {
+	var c PipelineCounts
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.MetricsURL, nil)
+	if err != nil {
+		return c, fmt.Errorf("jaegertest: metrics: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return c, fmt.Errorf("jaegertest: metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return c, fmt.Errorf("jaegertest: metrics: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return c, fmt.Errorf("jaegertest: metrics: GET %s: %s", s.MetricsURL, resp.Status)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, rest, ok := strings.Cut(line, "{")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		var dst *float64
+		switch name {
+		case "otelcol_receiver_accepted_spans", "otelcol_receiver_accepted_spans_total":
+			dst = &c.Accepted
+		case "otelcol_receiver_refused_spans", "otelcol_receiver_refused_spans_total":
+			dst = &c.Refused
+		case "otelcol_exporter_sent_spans", "otelcol_exporter_sent_spans_total":
+			dst = &c.Sent
+		case "otelcol_exporter_send_failed_spans", "otelcol_exporter_send_failed_spans_total":
+			dst = &c.SendFailed
+		default:
+			continue
+		}
+		_, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			continue
+		}
+		value, _, _ = strings.Cut(value, " ") // a timestamp may follow
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			*dst += v
 		}
 	}
+	return c, nil
 }
 
 // The query API's JSON (jaeger internal/uimodel).

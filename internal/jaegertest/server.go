@@ -42,6 +42,8 @@ type Server struct {
 	ZipkinEndpoint string
 	// QueryURL is the base URL of the query API and UI, http://127.0.0.1:<port>.
 	QueryURL string
+	// MetricsURL is jaeger's own Prometheus metrics, http://127.0.0.1:<port>/metrics.
+	MetricsURL string
 	// Dir is the server's temp directory (config and log); Stop removes it.
 	Dir string
 	// LogPath is the file jaeger's stdout and stderr go to.
@@ -209,6 +211,7 @@ func start(ctx context.Context, bin, dir string) (*Server, error) {
 		OTLPGRPCEndpoint:  addr(p.OTLPGRPC),
 		ZipkinEndpoint:    "http://" + addr(p.Zipkin) + "/api/v2/spans",
 		QueryURL:          "http://" + addr(p.QueryHTTP),
+		MetricsURL:        "http://" + addr(p.Metrics) + "/metrics",
 		Dir:               dir,
 		LogPath:           logPath,
 		done:              make(chan struct{}),
