@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ottoolexec/ottoolexec/hooks"
 	"github.com/ottoolexec/ottoolexec/injector/directive"
@@ -86,6 +87,10 @@ type compilation struct {
 // instrument rewrites the package's source and the command line.
 func (c *compilation) instrument(targeting []*hooks.Rule, isMain, userCode bool) error {
 	u := c.unit
+	targeting, err := c.fitTestVariant(targeting)
+	if err != nil {
+		return err
+	}
 	for _, r := range targeting {
 		if err := u.applyRule(r); err != nil {
 			return err
@@ -114,6 +119,64 @@ func (c *compilation) instrument(targeting []*hooks.Rule, isMain, userCode bool)
 		return err
 	}
 	return c.writeFiles()
+}
+
+// fitTestVariant drops the rules for a library that this compile builds
+// as a test variant of one of the library's dependencies ("L [T.test]":
+// the test binary of T, where L depends on T) when the runtime halves
+// those rules import depend on T too. The halves are compiled once,
+// against the plain T, and a test binary links T's test variant: the
+// linker would refuse the mix ("fingerprint mismatch"). That happens in
+// tests of the standard packages under net/http with the OTLP exporter,
+// whose gRPC is spliced; the library then goes untraced in that test
+// binary, which is what such a test wants anyway.
+func (c *compilation) fitTestVariant(rules []*hooks.Rule) ([]*hooks.Rule, error) {
+	tested, ok := testedBy(os.Getenv("TOOLEXEC_IMPORTPATH"))
+	if !ok || tested == c.unit.pkgPath {
+		return rules, nil
+	}
+	var imports []string
+	for _, r := range rules {
+		if !r.Std {
+			for _, path := range r.Imports {
+				imports = append(imports, path)
+			}
+		}
+	}
+	if len(imports) == 0 {
+		return rules, nil
+	}
+	b, err := c.session()
+	if err != nil {
+		return nil, err
+	}
+	archives, err := b.archives(imports)
+	if err != nil {
+		return nil, err
+	}
+	if _, dep := archives[tested]; !dep {
+		return rules, nil
+	}
+	var kept []*hooks.Rule
+	for _, r := range rules {
+		if r.Std {
+			kept = append(kept, r)
+		}
+	}
+	return kept, nil
+}
+
+// testedBy returns T for the import path of a test variant, "L [T.test]".
+func testedBy(importPath string) (string, bool) {
+	_, variant, ok := strings.Cut(importPath, " [")
+	if !ok {
+		return "", false
+	}
+	tested, ok := strings.CutSuffix(variant, ".test]")
+	if !ok {
+		return "", false
+	}
+	return tested, true
 }
 
 // session returns the build's runtime resolution, opening it on first
