@@ -13,7 +13,6 @@ package kafkatrace
 
 import (
 	"context"
-	"reflect"
 	"sync"
 
 	"github.com/opentracing/opentracing-go"
@@ -217,7 +216,7 @@ func (c *Consumer) Deliver(span opentracing.Span, topic string, partition int32,
 		h.prev = spans.GoroutineSpan()
 		c.mu.Lock()
 		for _, o := range c.open {
-			if o.current && same(o.span, h.prev) {
+			if o.current && spans.Same(o.span, h.prev) {
 				// Still holding an earlier message: when this one ends,
 				// go back to what the goroutine had before either.
 				h.prev = o.prev
@@ -255,7 +254,7 @@ func (c *Consumer) Next() {
 		cur := spans.GoroutineSpan()
 		keep := c.open[:0]
 		for _, h := range c.open {
-			if h.current && same(h.span, cur) {
+			if h.current && spans.Same(h.span, cur) {
 				done = append(done, h)
 				continue
 			}
@@ -317,20 +316,8 @@ func (h *held) end(how string) {
 	h.span.SetTag(TagEnd, how)
 	// Only the goroutine whose current span this is gets its previous one
 	// back: a commit from another goroutine changes nothing there.
-	if h.current && same(spans.GoroutineSpan(), h.span) {
-		spans.SetGoroutineSpan(h.prev)
+	if h.current {
+		spans.HandBack(h.span, h.prev)
 	}
 	h.span.Finish()
-}
-
-// same compares two spans without panicking on a tracer whose span type
-// is not comparable.
-func same(a, b opentracing.Span) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	if t := reflect.TypeOf(a); t != reflect.TypeOf(b) || !t.Comparable() {
-		return false
-	}
-	return a == b
 }

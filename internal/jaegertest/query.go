@@ -79,21 +79,9 @@ func (s *Server) Traces(ctx context.Context, service string) ([]Trace, error) {
 		"end":     {strconv.FormatInt(now.Add(time.Hour).UnixMicro(), 10)},
 	}
 	u := s.QueryURL + "/api/traces?" + q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	body, err := get(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("jaegertest: traces: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("jaegertest: traces: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("jaegertest: traces: reading GET %s: %w", u, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("jaegertest: traces: GET %s: %s: %s", u, resp.Status, tail(body, 1024))
 	}
 	var r apiResponse
 	if err := json.Unmarshal(body, &r); err != nil {
@@ -168,21 +156,9 @@ func (c PipelineCounts) String() string {
 // it to its error when spans do not show up.
 func (s *Server) PipelineCounts(ctx context.Context) (PipelineCounts, error) {
 	var c PipelineCounts
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.MetricsURL, nil)
+	body, err := get(ctx, s.MetricsURL)
 	if err != nil {
 		return c, fmt.Errorf("jaegertest: metrics: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return c, fmt.Errorf("jaegertest: metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return c, fmt.Errorf("jaegertest: metrics: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return c, fmt.Errorf("jaegertest: metrics: GET %s: %s", s.MetricsURL, resp.Status)
 	}
 	for _, line := range strings.Split(string(body), "\n") {
 		name, rest, ok := strings.Cut(line, "{")
@@ -212,6 +188,27 @@ func (s *Server) PipelineCounts(ctx context.Context) (PipelineCounts, error) {
 		}
 	}
 	return c, nil
+}
+
+// get returns the body of a GET of u that answers 200 OK.
+func get(ctx context.Context, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading GET %s: %w", u, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, tail(body, 1024))
+	}
+	return body, nil
 }
 
 // The query API's JSON (jaeger internal/uimodel).

@@ -3,6 +3,7 @@ package spans
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"sync/atomic"
 	"unsafe"
 
@@ -67,6 +68,28 @@ func SetGoroutineSpan(span opentracing.Span) (restore func()) {
 	}
 	slotSet(next)
 	return func() { slotSet(prev) }
+}
+
+// HandBack gives the goroutine its previous span, prev, back when its
+// current span is still span: a consumer span that was made current for
+// the handling of a message and is ended from another goroutine (an
+// acknowledgement, a commit) changes nothing there.
+func HandBack(span, prev opentracing.Span) {
+	if Same(GoroutineSpan(), span) {
+		SetGoroutineSpan(prev)
+	}
+}
+
+// Same compares two spans without panicking on a tracer whose span type
+// is not comparable.
+func Same(a, b opentracing.Span) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	if t := reflect.TypeOf(a); t != reflect.TypeOf(b) || !t.Comparable() {
+		return false
+	}
+	return a == b
 }
 
 // SetCurrentFn replaces how the current span is found, for programs that

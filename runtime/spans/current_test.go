@@ -46,3 +46,20 @@ func TestCoveredSpan(t *testing.T) {
 		t.Errorf("IsCovered allocates %v times", n)
 	}
 }
+
+// uncomparable is a span type that == would panic on.
+type uncomparable struct {
+	opentracing.Span
+	tags map[string]any
+}
+
+func TestSameNeverPanics(t *testing.T) {
+	a := uncomparable{tags: map[string]any{}}
+	b := uncomparable{tags: map[string]any{}}
+	if Same(a, b) {
+		t.Error("uncomparable spans reported the same")
+	}
+	if !Same(nil, nil) || Same(a, nil) {
+		t.Error("nil handling")
+	}
+}

@@ -9,7 +9,6 @@ package trace
 
 import (
 	"context"
-	"reflect"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -161,7 +160,7 @@ func WithContext(ctx context.Context, headers map[string]any) (out map[string]an
 		return headers, nil
 	}
 	parent := spans.Current(ctx)
-	if parent == nil || same(parent, spans.CurrentWithoutContext()) {
+	if parent == nil || spans.Same(parent, spans.CurrentWithoutContext()) {
 		return headers, nil
 	}
 	if registered.Load() > 0 {
@@ -312,7 +311,7 @@ func (c *Channel) Got(queue string, autoAck bool, start time.Time, deliveryTag u
 		d.prev = spans.GoroutineSpan()
 		c.mu.Lock()
 		for _, h := range c.held {
-			if same(h.span, d.prev) {
+			if spans.Same(h.span, d.prev) {
 				// A Get after a Get whose delivery is not settled yet:
 				// when this one is, the goroutine goes back to what it
 				// had before either.
@@ -461,8 +460,8 @@ func (d *delivery) end(how string) {
 	d.span.SetTag(tagSettle, how)
 	// Only the goroutine whose current span this is gets its previous one
 	// back: acknowledging from another goroutine changes nothing there.
-	if d.held && same(spans.GoroutineSpan(), d.span) {
-		spans.SetGoroutineSpan(d.prev)
+	if d.held {
+		spans.HandBack(d.span, d.prev)
 	}
 	d.span.Finish()
 }
@@ -470,18 +469,6 @@ func (d *delivery) end(how string) {
 // Now is the start time of a Get, taken on entry so that the consumer span
 // covers the round trip.
 func Now() time.Time { return time.Now() }
-
-// same compares two spans without panicking on a tracer whose span type
-// is not comparable.
-func same(a, b opentracing.Span) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	if t := reflect.TypeOf(a); t != reflect.TypeOf(b) || !t.Comparable() {
-		return false
-	}
-	return a == b
-}
 
 // mapKey is the identity of a map (nil for a nil map).
 func mapKey(m map[string]any) unsafe.Pointer {

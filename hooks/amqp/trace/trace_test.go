@@ -185,23 +185,6 @@ func TestGotStartTime(t *testing.T) {
 	}
 }
 
-// uncomparable is a span type that == would panic on.
-type uncomparable struct {
-	opentracing.Span
-	tags map[string]any
-}
-
-func TestSameNeverPanics(t *testing.T) {
-	a := uncomparable{tags: map[string]any{}}
-	b := uncomparable{tags: map[string]any{}}
-	if same(a, b) {
-		t.Error("uncomparable spans reported the same")
-	}
-	if !same(nil, nil) || same(a, nil) {
-		t.Error("nil handling")
-	}
-}
-
 // The channel reuses the last publishing's destination: a publishing to
 // another exchange or key must still get its own name and tags.
 func TestPublishDestinations(t *testing.T) {

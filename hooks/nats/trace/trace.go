@@ -14,7 +14,6 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -472,22 +471,10 @@ func (r *received) end(how string) {
 	r.span.SetTag(tagSettle, how)
 	// Only the goroutine whose current span this is gets its previous one
 	// back: settling from another goroutine changes nothing there.
-	if r.held && same(spans.GoroutineSpan(), r.span) {
-		spans.SetGoroutineSpan(r.prev)
+	if r.held {
+		spans.HandBack(r.span, r.prev)
 	}
 	r.span.Finish()
-}
-
-// same compares two spans without panicking on a tracer whose span type
-// is not comparable.
-func same(a, b opentracing.Span) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	if t := reflect.TypeOf(a); t != reflect.TypeOf(b) || !t.Comparable() {
-		return false
-	}
-	return a == b
 }
 
 // header adapts decoded NATS headers to opentracing's TextMap carrier.
