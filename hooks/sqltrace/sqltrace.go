@@ -39,7 +39,7 @@ func init() {
 		return
 	}
 	MaxStatement = maxStatementEnv(os.Getenv("OTTOOLEXEC_SQL_MAX_STATEMENT"))
-	RecordArgs = os.Getenv("OTTOOLEXEC_SQL_ARGS") == "1"
+	RecordArgs = spans.EnvFlag("OTTOOLEXEC_SQL_ARGS")
 }
 
 // maxStatementEnv reads OTTOOLEXEC_SQL_MAX_STATEMENT: a byte count, 0 to

@@ -1,9 +1,12 @@
 package boot
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ottoolexec/ottoolexec/runtime/spans"
 )
 
 // mapEnv is a lookupFunc over a map, so tests never touch the process env.
@@ -11,6 +14,24 @@ func mapEnv(m map[string]string) lookupFunc {
 	return func(k string) (string, bool) {
 		v, ok := m[k]
 		return v, ok
+	}
+}
+
+// The hooks decide on their own whether to stay uninstalled
+// (spans.Disabled): they must agree with boot on every value of both
+// variables, or a "disabled" program would still splice headers in.
+func TestHooksReadDisabledAsBoot(t *testing.T) {
+	values := []string{"", "1", "true", "TRUE", "True", "t", "T", "yes", "Y", "on", " 1 ", "0", "false", "no", "off", "maybe"}
+	for _, key := range []string{envDisabled, envJaegerDisabled} {
+		for _, v := range values {
+			t.Setenv(envDisabled, "")
+			t.Setenv(envJaegerDisabled, "")
+			t.Setenv(key, v)
+			boot, _ := disabled(os.LookupEnv)
+			if hooks := spans.Disabled(); hooks != boot {
+				t.Errorf("%s=%q: boot disabled %v, hooks disabled %v", key, v, boot, hooks)
+			}
+		}
 	}
 }
 

@@ -20,11 +20,19 @@ func Tracer() opentracing.Tracer {
 	return opentracing.GlobalTracer()
 }
 
-// Disabled reports whether OTTOOLEXEC_DISABLED asks for a traced binary to
-// behave exactly like a plain one. Hooks check it once, at init, and then
-// stay uninstalled. It reads the variable as runtime/boot does.
+// Disabled reports whether OTTOOLEXEC_DISABLED (or jaeger's own
+// JAEGER_DISABLED) asks for a traced binary to behave exactly like a plain
+// one. Hooks check it once, at init, and then stay uninstalled. It reads
+// the variables as runtime/boot does.
 func Disabled() bool {
-	switch strings.ToLower(strings.TrimSpace(os.Getenv("OTTOOLEXEC_DISABLED"))) {
+	return EnvFlag("OTTOOLEXEC_DISABLED") || EnvFlag("JAEGER_DISABLED")
+}
+
+// EnvFlag reports whether the environment variable key says yes: 1, t,
+// true, on, yes or y, in any case and with blanks around it, the words
+// runtime/boot accepts.
+func EnvFlag(key string) bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(key))) {
 	case "1", "t", "true", "on", "yes", "y":
 		return true
 	}

@@ -7,8 +7,6 @@ package trace
 
 import (
 	"context"
-	"os"
-	"strings"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/log"
@@ -33,16 +31,8 @@ var (
 	// spans (OTTOOLEXEC_ASYNQ_REDIS=1); by default they are covered: the
 	// few an enqueue sends by its producer span, and the endless polling
 	// of a Server or Scheduler by nothing at all.
-	showRedis = boolEnv("OTTOOLEXEC_ASYNQ_REDIS")
+	showRedis = spans.EnvFlag("OTTOOLEXEC_ASYNQ_REDIS")
 )
-
-func boolEnv(key string) bool {
-	switch strings.ToLower(strings.TrimSpace(os.Getenv(key))) {
-	case "1", "t", "true", "on", "yes", "y":
-		return true
-	}
-	return false
-}
 
 // Enabled reports whether asynq is traced (not under OTTOOLEXEC_DISABLED).
 func Enabled() bool { return enabled }

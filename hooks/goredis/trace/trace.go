@@ -10,7 +10,6 @@ package trace
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -43,16 +42,8 @@ const (
 
 var (
 	enabled  = !spans.Disabled()
-	showArgs = boolEnv("OTTOOLEXEC_REDIS_ARGS")
+	showArgs = spans.EnvFlag("OTTOOLEXEC_REDIS_ARGS")
 )
-
-func boolEnv(key string) bool {
-	switch strings.ToLower(strings.TrimSpace(os.Getenv(key))) {
-	case "1", "t", "true", "on", "yes", "y":
-		return true
-	}
-	return false
-}
 
 // Enabled reports whether go-redis clients get the tracing hook at all;
 // with OTTOOLEXEC_DISABLED set they behave as if built without ottoolexec.
