@@ -126,23 +126,45 @@ func traceCmd(args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("usage: ottoolexec trace FILE [FILE ...]")
 	}
+	// A damaged file (a process killed in the middle of a line, other
+	// output mixed in) still shows every span it holds; the lines that
+	// are not spans are named on stderr, and the exit status says so.
+	const namedBad = 5 // lines named per file; the rest are counted
 	var all []spanfile.Span
+	skipped := 0
 	for _, name := range args {
 		f, err := os.Open(name)
 		if err != nil {
 			return err
 		}
-		spans, err := spanfile.ReadJSONL(f)
+		spans, bad, err := spanfile.ReadJSONLSkipping(f)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		for i, e := range bad {
+			if i == namedBad {
+				fmt.Fprintf(os.Stderr, "ottoolexec trace: %s: %d more lines skipped\n", name, len(bad)-namedBad)
+				break
+			}
+			fmt.Fprintf(os.Stderr, "ottoolexec trace: %s: %v (skipped)\n", name, e)
+		}
+		skipped += len(bad)
 		all = append(all, spans...)
 	}
 	if len(all) == 0 {
 		return fmt.Errorf("no spans in %s", strings.Join(args, ", "))
 	}
-	return spanfile.WriteTree(os.Stdout, all)
+	if err := spanfile.WriteTree(os.Stdout, all); err != nil {
+		return err
+	}
+	switch {
+	case skipped == 1:
+		return fmt.Errorf("1 line was not a span and was skipped")
+	case skipped > 1:
+		return fmt.Errorf("%d lines were not spans and were skipped", skipped)
+	}
+	return nil
 }
 
 // pinCmd records the runtime's requirements (and ottoolexec as a tool) in

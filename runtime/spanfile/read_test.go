@@ -40,3 +40,22 @@ func TestReadJSONL(t *testing.T) {
 		t.Errorf("non-object line: %v", err)
 	}
 }
+
+// ReadJSONLSkipping keeps every span of a damaged file and names each line
+// it skipped.
+func TestReadJSONLSkipping(t *testing.T) {
+	damaged := `{"trace_id":"a","span_id":"1"}` + "\n" +
+		"some other output\n" +
+		`{"trace_id":"a","span_id":"2"}` + "\n" +
+		`{"trace_id":"a","span_id":"3","operation":` // killed mid-line
+	spans, bad, err := ReadJSONLSkipping(strings.NewReader(damaged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spans) != 2 || spans[0].SpanID != "1" || spans[1].SpanID != "2" {
+		t.Errorf("spans = %+v, want spans 1 and 2", spans)
+	}
+	if len(bad) != 2 || !strings.HasPrefix(bad[0].Error(), "line 2:") || !strings.HasPrefix(bad[1].Error(), "line 4:") {
+		t.Errorf("bad = %v, want lines 2 and 4", bad)
+	}
+}
