@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
+	"strings"
 
 	"github.com/ottoolexec/ottoolexec/hooks"
+	"github.com/ottoolexec/ottoolexec/injector/buildinfo"
 	"github.com/ottoolexec/ottoolexec/injector/directive"
 	"github.com/ottoolexec/ottoolexec/injector/importcfg"
 	"github.com/ottoolexec/ottoolexec/injector/resolve"
@@ -78,8 +81,14 @@ func link(tool string, rawArgs []string) error {
 	if err != nil {
 		return err
 	}
+	var added []string
 	for _, p := range deps {
-		cfg.AddPackageFile(p, archives[p].Export)
+		if cfg.AddPackageFile(p, archives[p].Export) && !archives[p].Standard {
+			added = append(added, p)
+		}
+	}
+	if err := b.recordModules(cfg, added); err != nil {
+		return err
 	}
 	newCfg := filepath.Join(filepath.Dir(cfgPath), "importcfg.ottoolexec.link")
 	if err := cfg.Write(newCfg); err != nil {
@@ -87,6 +96,50 @@ func link(tool string, rawArgs []string) error {
 	}
 	args.setFlag("importcfg", cfgIndex, newCfg)
 	return run(tool, args)
+}
+
+// recordModules lists the modules of the runtime packages pkgs, which the
+// link adds to the program, in the program's module information, beside
+// the user's own (see package buildinfo): `go version -m` and scanners
+// of binaries then see that opentracing-go, jaeger-client-go and the rest
+// are in it. A link without module information (GOPATH mode, or a format
+// this ottoolexec does not know) is left as it is.
+func (b *build) recordModules(cfg *importcfg.File, pkgs []string) error {
+	info, ok, err := cfg.ModInfo()
+	if err != nil || !ok || len(pkgs) == 0 {
+		return nil // a malformed line is the linker's to report
+	}
+	versions, err := b.session.Versions()
+	if err != nil {
+		return err
+	}
+	mods := make([]debug.Module, 0, len(versions)+2)
+	for _, m := range versions {
+		if strings.Contains(m.Version, "@") {
+			// Replaced by the user's go.mod: its dep line would need the
+			// required version, which the resolution does not keep.
+			continue
+		}
+		mods = append(mods, debug.Module{Path: m.Path, Version: m.Version, Sum: m.Sum})
+	}
+	self := selfVersion()
+	mods = append(mods,
+		debug.Module{Path: resolve.ModulePath, Version: self},
+		debug.Module{Path: resolve.OTLPModulePath, Version: self})
+	if updated, ok := buildinfo.AddDeps(info, buildinfo.ModulesOf(pkgs, mods)); ok {
+		cfg.SetModInfo(updated)
+	}
+	return nil
+}
+
+// selfVersion is the version of ottoolexec's module this binary was built
+// from, "(devel)" for a build from a checkout: the runtime source it links
+// is that version's.
+func selfVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
 }
 
 // spliceImports returns, for each package of the program (those for

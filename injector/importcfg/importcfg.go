@@ -10,6 +10,7 @@ package importcfg
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -60,6 +61,32 @@ func (f *File) AddPackageFile(path, archive string) bool {
 	f.PackageFiles[path] = archive
 	f.lines = append(f.lines, "packagefile "+path+"="+archive)
 	return true
+}
+
+// ModInfo returns the module information of a link's configuration (the
+// text of its "modinfo" line, unquoted), and false when it has none.
+func (f *File) ModInfo() (string, bool, error) {
+	for i, line := range f.lines {
+		if rest, ok := strings.CutPrefix(line, "modinfo "); ok {
+			info, err := strconv.Unquote(rest)
+			if err != nil {
+				return "", false, fmt.Errorf("line %d: malformed modinfo line: %w", i+1, err)
+			}
+			return info, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// SetModInfo replaces the text of the "modinfo" line; a configuration
+// without one is left as it is.
+func (f *File) SetModInfo(info string) {
+	for i, line := range f.lines {
+		if strings.HasPrefix(line, "modinfo ") {
+			f.lines[i] = "modinfo " + strconv.Quote(info)
+			return
+		}
+	}
 }
 
 // Bytes returns the configuration text.

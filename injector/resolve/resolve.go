@@ -107,9 +107,12 @@ type Session struct {
 	modDir   string // directory the nested command runs in
 }
 
-// Module is a module version the runtime is built with.
+// Module is a module version the runtime is built with. A module the
+// user's go.mod replaces has "path@version" of the replacement as its
+// Version.
 type Module struct {
 	Path, Version string
+	Sum           string `json:",omitempty"` // go.sum hash of its content (h1:...), when known
 }
 
 // Package is one compiled package of the runtime or its dependencies.
@@ -183,8 +186,8 @@ type listed struct {
 	GoFiles    []string
 	ForTest    string
 	Module     *struct {
-		Path, Version string
-		Replace       *struct{ Path, Version string }
+		Path, Version, Sum string
+		Replace            *struct{ Path, Version, Sum string }
 	}
 	Error      *struct{ Err string }
 	DepsErrors []*struct{ Err string }
@@ -275,11 +278,11 @@ func (s *Session) Versions() ([]Module, error) {
 			continue
 		}
 		seen[p.Module.Path] = true
-		version := p.Module.Version
-		if p.Module.Replace != nil {
-			version = p.Module.Replace.Path + "@" + p.Module.Replace.Version
+		m := Module{p.Module.Path, p.Module.Version, p.Module.Sum}
+		if r := p.Module.Replace; r != nil {
+			m.Version, m.Sum = r.Path+"@"+r.Version, r.Sum
 		}
-		mods = append(mods, Module{p.Module.Path, version})
+		mods = append(mods, m)
 	}
 	sort.Slice(mods, func(i, j int) bool { return mods[i].Path < mods[j].Path })
 	if err := s.checkUserVersions(mods); err != nil {
