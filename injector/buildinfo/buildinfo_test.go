@@ -35,7 +35,7 @@ func TestAddDeps(t *testing.T) {
 		"build\t-buildmode=exe\n" +
 		"build\tGOOS=linux\n"
 	if got != modinfo(want) {
-		t.Errorf("AddDeps =\n%s\nwant\n%s", strings.Trim(got, infoStart+infoEnd), want)
+		t.Errorf("AddDeps =\n%q\nwant\n%q", got, modinfo(want))
 	}
 	// What the runtime reads back from such a binary.
 	bi, err := debug.ParseBuildInfo(strings.TrimSuffix(strings.TrimPrefix(got, infoStart), infoEnd))
