@@ -78,6 +78,9 @@ func identity(rules []*hooks.Rule, exporters []string, versions []resolve.Module
 	}
 	for _, m := range versions {
 		fmt.Fprintf(h, "module %s %s\n", m.Path, m.Version)
+		if r := m.Replace; r != nil {
+			fmt.Fprintf(h, "replaced by %s %s\n", r.Path, r.Version)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
-	"strings"
 
 	"github.com/ottoolexec/ottoolexec/hooks"
 	"github.com/ottoolexec/ottoolexec/injector/buildinfo"
@@ -115,12 +114,7 @@ func (b *build) recordModules(cfg *importcfg.File, pkgs []string) error {
 	}
 	mods := make([]debug.Module, 0, len(versions)+2)
 	for _, m := range versions {
-		if strings.Contains(m.Version, "@") {
-			// Replaced by the user's go.mod: its dep line would need the
-			// required version, which the resolution does not keep.
-			continue
-		}
-		mods = append(mods, debug.Module{Path: m.Path, Version: m.Version, Sum: m.Sum})
+		mods = append(mods, *debugModule(m))
 	}
 	self := selfVersion()
 	mods = append(mods,
@@ -130,6 +124,21 @@ func (b *build) recordModules(cfg *importcfg.File, pkgs []string) error {
 		cfg.SetModInfo(updated)
 	}
 	return nil
+}
+
+// debugModule is m as the go command describes a dependency in build
+// information: a replaced module carries the replacement, and its sum.
+func debugModule(m resolve.Module) *debug.Module {
+	version := m.Version
+	if version == "" {
+		version = "(devel)" // a directory replacement
+	}
+	dm := &debug.Module{Path: m.Path, Version: version, Sum: m.Sum}
+	if m.Replace != nil {
+		dm.Sum = ""
+		dm.Replace = debugModule(*m.Replace)
+	}
+	return dm
 }
 
 // selfVersion is the version of ottoolexec's module this binary was built

@@ -107,12 +107,11 @@ type Session struct {
 	modDir   string // directory the nested command runs in
 }
 
-// Module is a module version the runtime is built with. A module the
-// user's go.mod replaces has "path@version" of the replacement as its
-// Version.
+// Module is a module version the runtime is built with.
 type Module struct {
 	Path, Version string
-	Sum           string `json:",omitempty"` // go.sum hash of its content (h1:...), when known
+	Sum           string  `json:",omitempty"` // go.sum hash of its content (h1:...), when known
+	Replace       *Module `json:",omitempty"` // what the user's go.mod replaces it with
 }
 
 // Package is one compiled package of the runtime or its dependencies.
@@ -278,9 +277,10 @@ func (s *Session) Versions() ([]Module, error) {
 			continue
 		}
 		seen[p.Module.Path] = true
-		m := Module{p.Module.Path, p.Module.Version, p.Module.Sum}
+		m := Module{Path: p.Module.Path, Version: p.Module.Version, Sum: p.Module.Sum}
 		if r := p.Module.Replace; r != nil {
-			m.Version, m.Sum = r.Path+"@"+r.Version, r.Sum
+			m.Sum = ""
+			m.Replace = &Module{Path: r.Path, Version: r.Version, Sum: r.Sum}
 		}
 		mods = append(mods, m)
 	}
