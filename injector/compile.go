@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ottoolexec/ottoolexec/hooks"
@@ -123,13 +124,13 @@ func (c *compilation) instrument(targeting []*hooks.Rule, isMain, userCode bool)
 
 // fitTestVariant drops the rules for a library that this compile builds
 // as a test variant of one of the library's dependencies ("L [T.test]":
-// the test binary of T, where L depends on T) when the runtime halves
-// those rules import depend on T too. The halves are compiled once,
-// against the plain T, and a test binary links T's test variant: the
-// linker would refuse the mix ("fingerprint mismatch"). That happens in
-// tests of the standard packages under net/http with the OTLP exporter,
-// whose gRPC is spliced; the library then goes untraced in that test
-// binary, which is what such a test wants anyway.
+// the test binary of T, where L depends on T) whose runtime halves depend
+// on T too. The halves are compiled once, against the plain T, and a test
+// binary links T's test variant: the linker would refuse the mix
+// ("fingerprint mismatch"). That happens in tests of the standard
+// packages under net/http with the OTLP exporter, whose gRPC is spliced;
+// the library then goes untraced in that test binary (with a note), which
+// is what such a test wants anyway.
 func (c *compilation) fitTestVariant(rules []*hooks.Rule) ([]*hooks.Rule, error) {
 	tested, ok := testedBy(os.Getenv("TOOLEXEC_IMPORTPATH"))
 	if !ok || tested == c.unit.pkgPath {
@@ -154,14 +155,22 @@ func (c *compilation) fitTestVariant(rules []*hooks.Rule) ([]*hooks.Rule, error)
 	if err != nil {
 		return nil, err
 	}
-	if _, dep := archives[tested]; !dep {
-		return rules, nil
+	needsTested := func(path string) bool {
+		return path == tested || slices.Contains(archives[path].Deps, tested)
 	}
 	var kept []*hooks.Rule
 	for _, r := range rules {
-		if r.Std {
-			kept = append(kept, r)
+		fits := true
+		for _, path := range r.Imports {
+			if !r.Std && needsTested(path) {
+				fits = false
+			}
 		}
+		if fits {
+			kept = append(kept, r)
+			continue
+		}
+		c.unit.notes = append(c.unit.notes, fmt.Sprintf("%s: left without the %s integration in the test binary of %s, which its tracing code depends on", c.unit.pkgPath, r.Name, tested))
 	}
 	return kept, nil
 }

@@ -101,8 +101,8 @@ func link(tool string, rawArgs []string) error {
 // link adds to the program, in the program's module information, beside
 // the user's own (see package buildinfo): `go version -m` and scanners
 // of binaries then see that opentracing-go, jaeger-client-go and the rest
-// are in it. A link without module information (GOPATH mode, or a format
-// this ottoolexec does not know) is left as it is.
+// are in it. A link without a modinfo line, or with one in a format this
+// ottoolexec does not know, is left as it is.
 func (b *build) recordModules(cfg *importcfg.File, pkgs []string) error {
 	info, ok, err := cfg.ModInfo()
 	if err != nil || !ok || len(pkgs) == 0 {
@@ -116,10 +116,14 @@ func (b *build) recordModules(cfg *importcfg.File, pkgs []string) error {
 	for _, m := range versions {
 		mods = append(mods, *debugModule(m))
 	}
-	self := selfVersion()
-	mods = append(mods,
-		debug.Module{Path: resolve.ModulePath, Version: self},
-		debug.Module{Path: resolve.OTLPModulePath, Version: self})
+	// The OTLP exporter's module is a nested module of ottoolexec's,
+	// written out with the same source.
+	self := selfModule()
+	otlp := debug.Module{Path: resolve.OTLPModulePath, Version: self.Version}
+	if self.Replace != nil {
+		otlp.Version = self.Replace.Version
+	}
+	mods = append(mods, self, otlp)
 	if updated, ok := buildinfo.AddDeps(info, buildinfo.ModulesOf(pkgs, mods)); ok {
 		cfg.SetModInfo(updated)
 	}
@@ -141,14 +145,32 @@ func debugModule(m resolve.Module) *debug.Module {
 	return dm
 }
 
-// selfVersion is the version of ottoolexec's module this binary was built
-// from, "(devel)" for a build from a checkout: the runtime source it links
-// is that version's.
-func selfVersion() string {
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
+// selfModule describes ottoolexec's own module as this binary knows it,
+// which is the version of the runtime source it links: the main module
+// of a `go install ottoolexec@version`, or, run as `go tool ottoolexec`,
+// the requirement of the user's module it was built from (checked at
+// resolution to carry the same runtime). A build from a checkout is
+// "(devel)".
+func selfModule() debug.Module {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return debug.Module{Path: resolve.ModulePath, Version: "(devel)"}
 	}
-	return "(devel)"
+	return ownModule(info)
+}
+
+// ownModule finds ottoolexec's module in the build information of the
+// ottoolexec binary.
+func ownModule(info *debug.BuildInfo) debug.Module {
+	if info.Main.Path == resolve.ModulePath && info.Main.Version != "" {
+		return debug.Module{Path: resolve.ModulePath, Version: info.Main.Version}
+	}
+	for _, d := range info.Deps {
+		if d.Path == resolve.ModulePath {
+			return *d
+		}
+	}
+	return debug.Module{Path: resolve.ModulePath, Version: "(devel)"}
 }
 
 // spliceImports returns, for each package of the program (those for

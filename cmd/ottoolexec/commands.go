@@ -140,7 +140,8 @@ func traceCmd(args []string) error {
 		spans, bad, err := spanfile.ReadJSONLSkipping(f)
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			// What was read before is shown, and so are the other files.
+			bad = append(bad, fmt.Errorf("%w; the rest of the file is not read", err))
 		}
 		for i, e := range bad {
 			if i == namedBad {

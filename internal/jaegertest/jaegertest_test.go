@@ -64,10 +64,17 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("WaitForSpans: %v", err)
 	}
 	t.Logf("spans visible after %v", time.Since(start).Round(time.Millisecond))
-	// Jaeger's own counters saw the two spans go in and get stored.
-	counts, err := srv.PipelineCounts(ctx)
-	if err != nil {
-		t.Fatalf("PipelineCounts: %v", err)
+	// Jaeger's own counters saw the two spans go in and get stored. The
+	// query API can show spans a moment before the counters move.
+	var counts jaegertest.PipelineCounts
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		counts, err = srv.PipelineCounts(ctx)
+		if err != nil {
+			t.Fatalf("PipelineCounts: %v", err)
+		}
+		if counts.Sent >= 2 || time.Now().After(deadline) {
+			break
+		}
 	}
 	if counts.Accepted < 2 || counts.Sent < 2 || counts.Refused != 0 || counts.SendFailed != 0 {
 		t.Errorf("PipelineCounts = %s, want 2 received and stored, none refused or failed", counts)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -123,7 +122,7 @@ func (s *Server) WaitForSpans(ctx context.Context, service string, n int) ([]Tra
 		}
 		select {
 		case <-ctx.Done():
-			msg := fmt.Sprintf("jaegertest: waiting for %d spans of %q: %v (saw %d)", n, service, ctx.Err(), len(Spans(seen, service)))
+			msg := fmt.Sprintf("saw %d", len(Spans(seen, service)))
 			if err != nil {
 				msg += fmt.Sprintf("; last query: %v", err)
 			}
@@ -134,7 +133,7 @@ func (s *Server) WaitForSpans(ctx context.Context, service string, n int) ([]Tra
 			if c, merr := s.PipelineCounts(mctx); merr == nil {
 				msg += "; jaeger's pipeline: " + c.String()
 			}
-			return seen, errors.New(msg)
+			return seen, fmt.Errorf("jaegertest: waiting for %d spans of %q: %w (%s)", n, service, ctx.Err(), msg)
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, time.Second)

@@ -47,13 +47,14 @@ func (env lookupFunc) flag(key string) (value, ok bool, err error) {
 	if v == "" {
 		return false, false, nil
 	}
-	switch strings.ToLower(v) {
+	lower := strings.ToLower(v)
+	switch lower {
 	case "on", "yes", "y":
 		return true, true, nil
 	case "off", "no", "n":
 		return false, true, nil
 	}
-	b, perr := strconv.ParseBool(v)
+	b, perr := strconv.ParseBool(lower)
 	if perr != nil {
 		return false, false, fmt.Errorf("%s=%q is neither true nor false", key, v)
 	}

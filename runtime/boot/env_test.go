@@ -21,7 +21,7 @@ func mapEnv(m map[string]string) lookupFunc {
 // (spans.Disabled): they must agree with boot on every value of both
 // variables, or a "disabled" program would still splice headers in.
 func TestHooksReadDisabledAsBoot(t *testing.T) {
-	values := []string{"", "1", "true", "TRUE", "True", "t", "T", "yes", "Y", "on", " 1 ", "0", "false", "no", "off", "maybe"}
+	values := []string{"", "1", "true", "TRUE", "True", "t", "T", "yes", "Y", "on", " 1 ", "tRuE", "YeS", "0", "false", "FaLsE", "no", "off", "maybe"}
 	for _, key := range []string{envDisabled, envJaegerDisabled} {
 		for _, v := range values {
 			t.Setenv(envDisabled, "")

@@ -61,6 +61,9 @@ func readJSONL(r io.Reader, onBad func(error) bool) ([]Span, error) {
 			bad = fmt.Errorf("line %d: not a JSON object", n)
 		} else if err := json.Unmarshal(text, &s); err != nil {
 			bad = fmt.Errorf("line %d: %w", n, err)
+		} else if s.TraceID == "" || s.SpanID == "" {
+			// Some other JSON log line, not a span.
+			bad = fmt.Errorf("line %d: not a span (no trace_id or span_id)", n)
 		}
 		if bad != nil {
 			if !onBad(bad) {

@@ -46,6 +46,7 @@ func TestReadJSONL(t *testing.T) {
 func TestReadJSONLSkipping(t *testing.T) {
 	damaged := `{"trace_id":"a","span_id":"1"}` + "\n" +
 		"some other output\n" +
+		`{"level":"info","msg":"listening"}` + "\n" +
 		`{"trace_id":"a","span_id":"2"}` + "\n" +
 		`{"trace_id":"a","span_id":"3","operation":` // killed mid-line
 	spans, bad, err := ReadJSONLSkipping(strings.NewReader(damaged))
@@ -55,7 +56,7 @@ func TestReadJSONLSkipping(t *testing.T) {
 	if len(spans) != 2 || spans[0].SpanID != "1" || spans[1].SpanID != "2" {
 		t.Errorf("spans = %+v, want spans 1 and 2", spans)
 	}
-	if len(bad) != 2 || !strings.HasPrefix(bad[0].Error(), "line 2:") || !strings.HasPrefix(bad[1].Error(), "line 4:") {
-		t.Errorf("bad = %v, want lines 2 and 4", bad)
+	if len(bad) != 3 || !strings.HasPrefix(bad[0].Error(), "line 2:") || !strings.HasPrefix(bad[1].Error(), "line 3: not a span") || !strings.HasPrefix(bad[2].Error(), "line 5:") {
+		t.Errorf("bad = %v, want lines 2, 3 and 5", bad)
 	}
 }
