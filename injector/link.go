@@ -80,13 +80,13 @@ func link(tool string, rawArgs []string) error {
 	if err != nil {
 		return err
 	}
-	var added []string
+	var addedModules []string
 	for _, p := range deps {
-		if cfg.AddPackageFile(p, archives[p].Export) && !archives[p].Standard {
-			added = append(added, p)
+		if cfg.AddPackageFile(p, archives[p].Export) && archives[p].Module != "" {
+			addedModules = append(addedModules, archives[p].Module)
 		}
 	}
-	if err := b.recordModules(cfg, added); err != nil {
+	if err := b.recordModules(cfg, addedModules); err != nil {
 		return err
 	}
 	newCfg := filepath.Join(filepath.Dir(cfgPath), "importcfg.ottoolexec.link")
@@ -97,24 +97,24 @@ func link(tool string, rawArgs []string) error {
 	return run(tool, args)
 }
 
-// recordModules lists the modules of the runtime packages pkgs, which the
-// link adds to the program, in the program's module information, beside
-// the user's own (see package buildinfo): `go version -m` and scanners
-// of binaries then see that opentracing-go, jaeger-client-go and the rest
-// are in it. A link without a modinfo line, or with one in a format this
-// ottoolexec does not know, is left as it is.
-func (b *build) recordModules(cfg *importcfg.File, pkgs []string) error {
+// recordModules lists the modules modPaths (those of the runtime packages
+// the link adds to the program) in the program's module information,
+// beside the user's own (see package buildinfo): `go version -m` and
+// scanners of binaries then see that opentracing-go, jaeger-client-go and
+// the rest are in it. A link without a modinfo line, or with one in a
+// format this ottoolexec does not know, is left as it is.
+func (b *build) recordModules(cfg *importcfg.File, modPaths []string) error {
 	info, ok, err := cfg.ModInfo()
-	if err != nil || !ok || len(pkgs) == 0 {
+	if err != nil || !ok || len(modPaths) == 0 {
 		return nil // a malformed line is the linker's to report
 	}
 	versions, err := b.session.Versions()
 	if err != nil {
 		return err
 	}
-	mods := make([]debug.Module, 0, len(versions)+2)
+	known := make(map[string]debug.Module, len(versions)+2)
 	for _, m := range versions {
-		mods = append(mods, *debugModule(m))
+		known[m.Path] = *debugModule(m)
 	}
 	// The OTLP exporter's module is a nested module of ottoolexec's,
 	// written out with the same source.
@@ -123,8 +123,16 @@ func (b *build) recordModules(cfg *importcfg.File, pkgs []string) error {
 	if self.Replace != nil {
 		otlp.Version = self.Replace.Version
 	}
-	mods = append(mods, self, otlp)
-	if updated, ok := buildinfo.AddDeps(info, buildinfo.ModulesOf(pkgs, mods)); ok {
+	known[self.Path], known[otlp.Path] = self, otlp
+	var deps []debug.Module
+	seen := make(map[string]bool)
+	for _, path := range modPaths {
+		if m, ok := known[path]; ok && !seen[path] {
+			seen[path] = true
+			deps = append(deps, m)
+		}
+	}
+	if updated, ok := buildinfo.AddDeps(info, deps); ok {
 		cfg.SetModInfo(updated)
 	}
 	return nil

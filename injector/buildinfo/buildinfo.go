@@ -68,25 +68,3 @@ func AddDeps(modinfo string, deps []debug.Module) (string, bool) {
 	sort.SliceStable(bi.Deps, func(i, j int) bool { return bi.Deps[i].Path < bi.Deps[j].Path })
 	return infoStart + goLine + bi.String() + infoEnd, true
 }
-
-// ModulesOf returns the modules of mods that hold the packages pkgs, each
-// once: a package belongs to the module with the longest path that is the
-// package's path or a prefix of it followed by a slash.
-func ModulesOf(pkgs []string, mods []debug.Module) []debug.Module {
-	var out []debug.Module
-	seen := make(map[string]bool)
-	for _, p := range pkgs {
-		best := -1
-		for i, m := range mods {
-			if (p == m.Path || strings.HasPrefix(p, m.Path+"/")) && (best < 0 || len(m.Path) > len(mods[best].Path)) {
-				best = i
-			}
-		}
-		if best >= 0 && !seen[mods[best].Path] {
-			seen[mods[best].Path] = true
-			out = append(out, mods[best])
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
-}

@@ -65,29 +65,3 @@ func TestAddDepsLeavesUnknownFormats(t *testing.T) {
 		t.Errorf("AddDeps with no deps changed the text or did not recognise it")
 	}
 }
-
-func TestModulesOf(t *testing.T) {
-	mods := []debug.Module{
-		{Path: "github.com/uber/jaeger-client-go", Version: "v2.30.0+incompatible"},
-		{Path: "github.com/ottoolexec/ottoolexec", Version: "(devel)"},
-		{Path: "github.com/ottoolexec/ottoolexec/runtime/otlp", Version: "(devel)"},
-		{Path: "github.com/opentracing/opentracing-go", Version: "v1.2.0"},
-		{Path: "github.com/opentracing/opentracing-go-extra", Version: "v0.1.0"}, // a prefix without the slash
-	}
-	got := ModulesOf([]string{
-		"github.com/opentracing/opentracing-go",
-		"github.com/opentracing/opentracing-go/ext",
-		"github.com/ottoolexec/ottoolexec/runtime/boot",
-		"github.com/ottoolexec/ottoolexec/runtime/otlp/exporter",
-		"github.com/uber/jaeger-client-go/thrift",
-		"net/http", // no module
-	}, mods)
-	var paths []string
-	for _, m := range got {
-		paths = append(paths, m.Path)
-	}
-	want := "github.com/opentracing/opentracing-go github.com/ottoolexec/ottoolexec github.com/ottoolexec/ottoolexec/runtime/otlp github.com/uber/jaeger-client-go"
-	if strings.Join(paths, " ") != want {
-		t.Errorf("ModulesOf = %v\nwant %s", paths, want)
-	}
-}

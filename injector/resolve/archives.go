@@ -238,7 +238,7 @@ func (s *Session) archives(memo, self, identity string, roots, extra []string) (
 	// our temporary copies, and the runtime may need go.sum lines the
 	// user's go.sum has no reason to hold (a newer pkg/errors that the
 	// user's graph selects but never builds).
-	extra = append(extra, "-export", "-toolexec="+self, "-json=ImportPath,Name,Export,Standard,Deps,Dir,GoFiles,ForTest,Error")
+	extra = append(extra, "-export", "-toolexec="+self, "-json=ImportPath,Name,Export,Standard,Deps,Dir,GoFiles,ForTest,Module,Error")
 	args := s.listArgs(nil, extra...)
 	if s.ownsModFiles() {
 		args = append(args, "-mod=mod")
@@ -263,7 +263,11 @@ func (s *Session) archives(memo, self, identity string, roots, extra []string) (
 		for i, dep := range p.Deps {
 			deps[i] = plainPath(dep)
 		}
-		pkgs[path] = Package{path, p.Name, p.Export, deps, p.Standard, p.Dir, p.GoFiles}
+		mod := ""
+		if p.Module != nil {
+			mod = p.Module.Path
+		}
+		pkgs[path] = Package{path, p.Name, p.Export, deps, p.Standard, p.Dir, p.GoFiles, mod}
 	}
 	return pkgs, writeJSON(memo, pkgs)
 }

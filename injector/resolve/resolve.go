@@ -123,6 +123,7 @@ type Package struct {
 	Standard   bool     `json:",omitempty"`
 	Dir        string   // source directory
 	GoFiles    []string `json:",omitempty"`
+	Module     string   `json:",omitempty"` // path of the module that holds it; "" for the standard library
 }
 
 // Open prepares a session: it computes the key and writes the temporary
