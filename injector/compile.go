@@ -161,9 +161,9 @@ func (c *compilation) fitTestVariant(rules []*hooks.Rule) ([]*hooks.Rule, error)
 	var kept []*hooks.Rule
 	for _, r := range rules {
 		fits := true
-		for _, path := range r.Imports {
-			if !r.Std && needsTested(path) {
-				fits = false
+		if !r.Std {
+			for _, path := range r.Imports {
+				fits = fits && !needsTested(path)
 			}
 		}
 		if fits {

@@ -58,7 +58,6 @@ func AddDeps(modinfo string, deps []debug.Module) (string, bool) {
 			continue
 		}
 		have[d.Path] = true
-		d := d
 		bi.Deps = append(bi.Deps, &d)
 		added = true
 	}

@@ -100,11 +100,12 @@ type Session struct {
 	// would not find (see injector/pgo.go).
 	PGO string
 
-	key      string // what the answers depend on
-	dir      string // CacheDir/resolve/key
-	modfile  string // temporary go.mod, "" when the runtime is in the main module
-	workFile string // temporary go.work, in workspace mode
-	modDir   string // directory the nested command runs in
+	key      string   // what the answers depend on
+	dir      string   // CacheDir/resolve/key
+	modfile  string   // temporary go.mod, "" when the runtime is in the main module
+	workFile string   // temporary go.work, in workspace mode
+	versions []Module // Versions' answer, once read
+	modDir   string   // directory the nested command runs in
 }
 
 // Module is a module version the runtime is built with.
@@ -248,9 +249,13 @@ func (s *Session) list(env []string, args []string) ([]listed, error) {
 // checking that none of them is newer than a version the user's go.mod
 // requires: ottoolexec never changes a user's versions behind their back.
 func (s *Session) Versions() ([]Module, error) {
+	if s.versions != nil {
+		return s.versions, nil // identity and link ask more than once
+	}
 	memo := filepath.Join(s.dir, "versions.json")
 	var mods []Module
 	if readJSON(memo, &mods) == nil {
+		s.versions = mods
 		return mods, nil
 	}
 	unlock, err := lock(memo)
@@ -259,6 +264,7 @@ func (s *Session) Versions() ([]Module, error) {
 	}
 	defer unlock()
 	if readJSON(memo, &mods) == nil {
+		s.versions = mods
 		return mods, nil
 	}
 	// -mod=mod (last, so it wins over the parent's -mod): the temporary
@@ -280,7 +286,6 @@ func (s *Session) Versions() ([]Module, error) {
 		seen[p.Module.Path] = true
 		m := Module{Path: p.Module.Path, Version: p.Module.Version, Sum: p.Module.Sum}
 		if r := p.Module.Replace; r != nil {
-			m.Sum = ""
 			m.Replace = &Module{Path: r.Path, Version: r.Version, Sum: r.Sum}
 		}
 		mods = append(mods, m)
@@ -289,7 +294,11 @@ func (s *Session) Versions() ([]Module, error) {
 	if err := s.checkUserVersions(mods); err != nil {
 		return nil, err
 	}
-	return mods, writeJSON(memo, mods)
+	if err := writeJSON(memo, mods); err != nil {
+		return nil, err
+	}
+	s.versions = mods
+	return mods, nil
 }
 
 // checkUserVersions fails when resolving the runtime raised a module the
